@@ -1,0 +1,41 @@
+# One target per job; .ci/run calls the same ones.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format-check format typecheck check bench browser
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/dropspace serve
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install browser
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+format-check: install
+	$(BIN)/ruff format --check server workers tests bench
+
+format: install
+	$(BIN)/ruff format server workers tests bench
+
+lint: install
+	$(BIN)/ruff check server workers tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+check: format-check lint typecheck test
+
+bench: install browser
+	$(BIN)/python -m bench.run_all

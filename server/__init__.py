@@ -1,0 +1,1 @@
+"""DropSpace web process: pages, JSON API, chunk uploads and Socket.IO."""

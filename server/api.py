@@ -1,0 +1,159 @@
+"""JSON API routes: identity, guest start, sessions, chunk PUT, deletes."""
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from server import keys, realtime, sessions
+from server.accounts import Account, get_account, start_guest
+from server.chunks import StreamChunk
+from server.devices import Device, ensure_device, find_device
+from server.errors import AccountRequired, BadRequest, DeviceRequired, LengthRequired
+from server.middleware import DEVICE_TOKEN
+from server.pages import bootstrap_data
+from server.plans import plan_for
+from server.qr import qr_svg
+
+
+def ok(**fields: Any) -> web.Response:
+    """Return a successful JSON answer."""
+    return web.json_response({"ok": True, **fields})
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest(
+            "The request body is not valid JSON; send a JSON object."
+        ) from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+async def _acting_device(request: web.Request) -> Device:
+    """Return the caller's device, recording it now if it is new."""
+    user_agent = request.headers.get("User-Agent", "")
+    return await ensure_device(
+        request.app[keys.ENGINE], request[DEVICE_TOKEN], user_agent
+    )
+
+
+async def _known_device(request: web.Request) -> Device:
+    device = await find_device(request.app[keys.ENGINE], request[DEVICE_TOKEN])
+    if device is None:
+        raise DeviceRequired(
+            "This device is unknown; open the DropSpace page or join a session first."
+        )
+    return device
+
+
+async def _account_of(request: web.Request, device: Device) -> Account:
+    account = await get_account(request.app[keys.ENGINE], device.account_id)
+    if account is None:
+        raise AccountRequired(
+            'This needs an account; choose "Start without an account" first.'
+        )
+    return account
+
+
+async def me(request: web.Request) -> web.Response:
+    data = await bootstrap_data(request)
+    return ok(device=data["device"], account=data["account"], plan=data["plan"])
+
+
+async def guest(request: web.Request) -> web.Response:
+    """Create a guest account for this device, or return the one it has."""
+    request.app[keys.GUEST_LIMITER].hit(request.remote or "unknown")
+    device = await _acting_device(request)
+    settings = request.app[keys.SETTINGS]
+    account = await start_guest(request.app[keys.ENGINE], device, settings)
+    plan = plan_for(account.plan, settings)
+    return ok(account=account.public(), plan=plan.public())
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    device = await _known_device(request)
+    account = await _account_of(request, device)
+    found = await sessions.list_live_sessions(request.app[keys.ENGINE], account.id)
+    origin = request.app[keys.SETTINGS].origin
+    return ok(sessions=[item.public(origin, account) for item in found])
+
+
+async def create_session(request: web.Request) -> web.Response:
+    """Create a session owned by the caller's account."""
+    body = await _json_body(request)
+    device = await _acting_device(request)
+    account = await _account_of(request, device)
+    request.app[keys.SESSION_LIMITER].hit(account.id)
+    settings = request.app[keys.SETTINGS]
+    plan = plan_for(account.plan, settings)
+    title = sessions.validate_title(body.get("title"))
+    lifetime_s = sessions.validate_lifetime(
+        body.get("lifetime_s"), plan, settings.min_lifetime_s
+    )
+    session = await sessions.create_session(
+        request.app[keys.ENGINE], account, device.id, plan, title, lifetime_s
+    )
+    request.app[keys.SCHEDULER].schedule(session.id, session.expires_at)
+    return ok(session=session.public(settings.origin, account))
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    device = await _known_device(request)
+    await realtime.delete_session(
+        request.app, request.match_info["session_id"], device.id
+    )
+    return ok()
+
+
+async def session_qr(request: web.Request) -> web.Response:
+    """Return the session's join link as an SVG QR code, for members."""
+    device = await _known_device(request)
+    engine = request.app[keys.ENGINE]
+    session = await sessions.member_session(
+        engine, request.match_info["session_id"], device.id
+    )
+    join_url = session.public(request.app[keys.SETTINGS].origin, None)["join_url"]
+    return web.Response(
+        text=qr_svg(join_url),
+        content_type="image/svg+xml",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
+
+
+async def put_chunk(request: web.Request) -> web.Response:
+    """Write one chunk of an upload from the request body."""
+    device = await _known_device(request)
+    length = request.content_length
+    if length is None:
+        raise LengthRequired(
+            "A chunk PUT needs a Content-Length header; send the chunk as one body."
+        )
+    raw_offset = request.query.get("offset", "")
+    if not raw_offset.isdigit():
+        raise BadRequest(
+            f"Query parameter offset={raw_offset!r} is not a non-negative integer."
+        )
+    offset = await request.app[keys.UPLOADS].write(
+        request.match_info["file_id"],
+        device.id,
+        int(raw_offset),
+        StreamChunk(request.content, length),
+        max_bytes=request.app[keys.SETTINGS].max_http_chunk_bytes,
+        wait_for_turn=False,
+    )
+    return ok(offset=offset)
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    device = await _known_device(request)
+    await realtime.delete_file(request.app, request.match_info["file_id"], device.id)
+    return ok()

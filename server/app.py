@@ -1,0 +1,100 @@
+"""The application factory: routes, middlewares and resource lifecycles."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from server import api, downloads, events, keys, pages, realtime
+from server.db import create_engine, migrate
+from server.expiry import Expiry
+from server.middleware import device_cookie, errors, origin_check, security_headers
+from server.ratelimit import RateLimiter
+from server.scheduler import Scheduler
+from server.settings import Settings
+from server.storage import Storage
+from server.uploads import Uploads
+
+
+def web_dir() -> Path:
+    """Return the folder of templates and static files, installed or not."""
+    installed = Path(__file__).parent / "web"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "web"
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application; resources open when it starts, not here."""
+    app = web.Application(
+        middlewares=[device_cookie, security_headers, errors, origin_check],
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.GUEST_LIMITER] = RateLimiter(20, 3600, "guest account")
+    app[keys.SESSION_LIMITER] = RateLimiter(60, 3600, "session creation")
+    app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(web_dir() / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    _add_routes(app)
+    app.cleanup_ctx.extend([_database, _socket_server, _services])
+    return app
+
+
+def _add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/", pages.lobby)
+    router.add_get("/s/{join_token}", pages.session_page)
+    router.add_get("/api/me", api.me)
+    router.add_post("/api/guest", api.guest)
+    router.add_get("/api/sessions", api.list_sessions)
+    router.add_post("/api/sessions", api.create_session)
+    router.add_delete("/api/sessions/{session_id}", api.delete_session)
+    router.add_get("/api/sessions/{session_id}/qr.svg", api.session_qr)
+    router.add_put("/api/files/{file_id}", api.put_chunk)
+    router.add_get("/api/files/{file_id}", downloads.download)
+    router.add_delete("/api/files/{file_id}", api.delete_file)
+    router.add_get("/socket.io/", realtime.socketio_endpoint)
+    router.add_static("/static/", web_dir() / "static", append_version=False)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[keys.SETTINGS])
+    await migrate(engine)
+    app[keys.ENGINE] = engine
+    yield
+    await engine.dispose()
+
+
+async def _socket_server(app: web.Application) -> AsyncIterator[None]:
+    sio = realtime.create_socket_server(app[keys.SETTINGS])
+    app[keys.SIO] = sio
+    realtime.register_handlers(app)
+    yield
+    await sio.shutdown()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    engine = app[keys.ENGINE]
+    sio = app[keys.SIO]
+    storage = Storage(settings.files_dir)
+    broadcast = realtime.make_broadcast(sio)
+    uploads = Uploads(engine, storage, broadcast, settings.progress_interval_s)
+
+    async def on_ended(session_id: str) -> None:
+        uploads.forget_session(session_id)
+        await sio.close_room(events.session_room(session_id))
+
+    expiry = Expiry(engine, storage, broadcast, on_ended)
+    scheduler = Scheduler(expiry, settings.sweep_interval_s)
+    app[keys.STORAGE] = storage
+    app[keys.UPLOADS] = uploads
+    app[keys.EXPIRY] = expiry
+    app[keys.SCHEDULER] = scheduler
+    await uploads.recover()
+    await scheduler.start(engine)
+    yield
+    await scheduler.close()

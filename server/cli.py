@@ -1,0 +1,62 @@
+"""Command line entry point: `dropspace serve` and `dropspace migrate`."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from server.app import create_app
+from server.db import create_engine, migrate
+from server.settings import Settings
+
+log = logging.getLogger("server")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a `dropspace` subcommand; return the exit status."""
+    parser = argparse.ArgumentParser(prog="dropspace", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the web server (settings: DROPSPACE_*)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    arguments = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"dropspace: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if arguments.command == "migrate":
+        asyncio.run(_migrate(settings))
+        return 0
+    _serve(settings)
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+def _serve(settings: Settings) -> None:
+    print(f"DropSpace is running. Open {settings.origin} on your other devices.")
+    print(f"On this machine: http://127.0.0.1:{settings.port}")
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

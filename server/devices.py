@@ -1,0 +1,128 @@
+"""Devices: the browsers and clients behind a `ds_device` cookie.
+
+A device record is created the first time its cookie arrives on a Socket.IO
+connection or on a request that changes something, never on a page view.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.schema import devices
+from server.tokens import hash_secret, new_id, utc_now
+
+COOKIE_NAME = "ds_device"
+_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python", "Python"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device record."""
+
+    id: str
+    label: str
+    account_id: str | None
+
+    def public(self) -> dict[str, Any]:
+        """Return the device as clients see it."""
+        return {"id": self.id, "label": self.label}
+
+
+def is_well_formed(token: str | None) -> bool:
+    """Tell whether a cookie value has the shape of a device token."""
+    return token is not None and _TOKEN_PATTERN.match(token) is not None
+
+
+def label_from_user_agent(user_agent: str) -> str:
+    """Return a readable label such as "Firefox on Android"."""
+    browser = next((name for key, name in _BROWSERS if key in user_agent), None)
+    system = next((name for key, name in _SYSTEMS if key in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown device"
+
+
+def _from_row(row: Any) -> Device:
+    return Device(id=row.id, label=row.label, account_id=row.account_id)
+
+
+async def find_device(engine: AsyncEngine, token: str | None) -> Device | None:
+    """Return the device behind a cookie token, or None."""
+    if not is_well_formed(token):
+        return None
+    assert token is not None
+    query = select(devices).where(devices.c.token_hash == hash_secret(token))
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).first()
+    return None if row is None else _from_row(row)
+
+
+async def ensure_device(engine: AsyncEngine, token: str, user_agent: str) -> Device:
+    """Return the device behind a token, recording it on first use."""
+    found = await find_device(engine, token)
+    if found is not None:
+        return found
+    device = Device(
+        id=new_id(), label=label_from_user_agent(user_agent), account_id=None
+    )
+    now = utc_now()
+    values = {
+        "id": device.id,
+        "token_hash": hash_secret(token),
+        "label": device.label,
+        "account_id": None,
+        "created_at": now,
+        "last_seen_at": now,
+    }
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(devices).values(values))
+    except IntegrityError:
+        # Two first requests of one browser raced; the other one recorded it.
+        raced = await find_device(engine, token)
+        assert raced is not None
+        return raced
+    return device
+
+
+async def bind_account(engine: AsyncEngine, device_id: str, account_id: str) -> None:
+    """Sign a device in to an account."""
+    query = (
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(account_id=account_id, last_seen_at=utc_now())
+    )
+    async with engine.begin() as connection:
+        await connection.execute(query)
+
+
+async def get_device(engine: AsyncEngine, device_id: str) -> Device | None:
+    """Return a device by id, or None."""
+    query = select(devices).where(devices.c.id == device_id)
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).first()
+    return None if row is None else _from_row(row)

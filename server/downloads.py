@@ -1,0 +1,39 @@
+"""Downloads: plain HTTP GET and HEAD of complete files, with Range support.
+
+aiohttp's FileResponse serves the bytes with sendfile and answers single
+ranges with 206 and unsatisfiable or multiple ranges with 416.
+"""
+
+from aiohttp import web
+
+from server import files, keys, sessions
+from server.devices import find_device
+from server.errors import DeviceRequired, NotFound
+from server.middleware import DEVICE_TOKEN
+from server.names import content_disposition
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """Send a complete file to a member of its session."""
+    engine = request.app[keys.ENGINE]
+    device = await find_device(engine, request[DEVICE_TOKEN])
+    if device is None:
+        raise DeviceRequired(
+            "Downloads need the device cookie of a session member; join the "
+            "session first."
+        )
+    stored = await files.get_file(engine, request.match_info["file_id"])
+    await sessions.member_session(engine, stored.session_id, device.id)
+    if stored.state != files.COMPLETE:
+        raise NotFound(
+            f"File {stored.name!r} is {stored.state}; only complete files can be "
+            "downloaded."
+        )
+    path = request.app[keys.STORAGE].final_path(stored.session_id, stored.id)
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": content_disposition(stored.name),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return web.FileResponse(path, headers=headers)

@@ -1,0 +1,138 @@
+"""One error model: exceptions that carry a code, an HTTP status and fields.
+
+Every error leaves the server in one shape, `{ok: false, code, message, ...}`,
+whether as an HTTP JSON body or as a Socket.IO acknowledgement.
+"""
+
+from typing import Any
+
+
+class DropSpaceError(Exception):
+    """An error a client caused or can act on."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def body(self) -> dict[str, Any]:
+        """Return the error as the JSON object clients receive."""
+        return {"ok": False, "code": self.code, "message": self.message, **self.fields}
+
+
+class BadRequest(DropSpaceError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidName(DropSpaceError):
+    status = 400
+    code = "invalid_name"
+
+
+class InvalidSize(DropSpaceError):
+    status = 400
+    code = "invalid_size"
+
+
+class InvalidLifetime(DropSpaceError):
+    status = 400
+    code = "invalid_lifetime"
+
+
+class InvalidTitle(DropSpaceError):
+    status = 400
+    code = "invalid_title"
+
+
+class DeviceRequired(DropSpaceError):
+    status = 401
+    code = "device_required"
+
+
+class AccountRequired(DropSpaceError):
+    status = 401
+    code = "account_required"
+
+
+class NotMember(DropSpaceError):
+    status = 403
+    code = "not_member"
+
+
+class NotAllowed(DropSpaceError):
+    status = 403
+    code = "not_allowed"
+
+
+class OriginNotAllowed(DropSpaceError):
+    status = 403
+    code = "origin_not_allowed"
+
+
+class NotFound(DropSpaceError):
+    status = 404
+    code = "not_found"
+
+
+class OffsetMismatch(DropSpaceError):
+    status = 409
+    code = "offset_mismatch"
+
+
+class UploadIncomplete(DropSpaceError):
+    status = 409
+    code = "upload_incomplete"
+
+
+class UploadNotActive(DropSpaceError):
+    status = 409
+    code = "upload_not_active"
+
+
+class SessionEnded(DropSpaceError):
+    status = 410
+    code = "session_ended"
+
+
+class LengthRequired(DropSpaceError):
+    status = 411
+    code = "length_required"
+
+
+class ChunkTooLarge(DropSpaceError):
+    status = 413
+    code = "chunk_too_large"
+
+
+class SizeExceeded(DropSpaceError):
+    status = 413
+    code = "size_exceeded"
+
+
+class CapacityExceeded(DropSpaceError):
+    status = 413
+    code = "capacity_exceeded"
+
+
+class ChecksumMismatch(DropSpaceError):
+    status = 422
+    code = "checksum_mismatch"
+
+
+class SessionLimit(DropSpaceError):
+    status = 429
+    code = "session_limit"
+
+
+class RateLimited(DropSpaceError):
+    status = 429
+    code = "rate_limited"
+
+
+class ServiceUnavailable(DropSpaceError):
+    status = 503
+    code = "service_unavailable"

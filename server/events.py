@@ -1,0 +1,28 @@
+"""Socket.IO event names; `web/static/js/events.js` spells them the same."""
+
+SESSION_JOIN = "session:join"
+SESSION_LEAVE = "session:leave"
+SESSION_DELETE = "session:delete"
+SESSION_UPDATED = "session:updated"
+SESSION_ENDED = "session:ended"
+UPLOAD_START = "upload:start"
+UPLOAD_CHUNK = "upload:chunk"
+UPLOAD_OFFSET = "upload:offset"
+UPLOAD_FINISH = "upload:finish"
+UPLOAD_CANCEL = "upload:cancel"
+UPLOAD_STARTED = "upload:started"
+UPLOAD_PROGRESS = "upload:progress"
+FILE_READY = "file:ready"
+FILE_DELETE = "file:delete"
+FILE_DELETED = "file:deleted"
+CLOCK_SYNC = "clock:sync"
+
+
+def session_room(session_id: str) -> str:
+    """Return the room of a session's devices."""
+    return f"session:{session_id}"
+
+
+def device_room(device_id: str) -> str:
+    """Return the room of all connections of one device."""
+    return f"device:{device_id}"

@@ -1,0 +1,25 @@
+"""Typed keys under which the application stores its resources."""
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.expiry import Expiry
+from server.ratelimit import RateLimiter
+from server.scheduler import Scheduler
+from server.settings import Settings
+from server.storage import Storage
+from server.uploads import Uploads
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+# python-socketio ships no type hints, so its server is stored as Any.
+SIO: web.AppKey[Any] = web.AppKey("sio")
+STORAGE = web.AppKey("storage", Storage)
+UPLOADS = web.AppKey("uploads", Uploads)
+EXPIRY = web.AppKey("expiry", Expiry)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
+JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
+SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)

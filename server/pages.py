@@ -1,0 +1,55 @@
+"""Pages: the lobby and the session page, rendered with their first data.
+
+A page view reads records but never writes one: crawlers that follow a join
+link create no device and join nothing. The browser joins over Socket.IO.
+"""
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from server import keys, sessions
+from server.accounts import get_account
+from server.devices import find_device
+from server.middleware import DEVICE_TOKEN, page_language
+from server.plans import plan_for
+
+
+async def bootstrap_data(request: web.Request) -> dict[str, Any]:
+    """Return what the client needs before its socket connects."""
+    engine = request.app[keys.ENGINE]
+    settings = request.app[keys.SETTINGS]
+    device = await find_device(engine, request[DEVICE_TOKEN])
+    account = await get_account(engine, None if device is None else device.account_id)
+    plan = None if account is None else plan_for(account.plan, settings)
+    return {
+        "device": None if device is None else device.public(),
+        "account": None if account is None else account.public(),
+        "plan": None if plan is None else plan.public(),
+        "join_token": None,
+        "public_url": settings.origin,
+    }
+
+
+def _render(
+    request: web.Request, bootstrap: dict[str, Any], title: str
+) -> web.Response:
+    context = {"bootstrap": bootstrap, "lang": page_language(request), "title": title}
+    response = aiohttp_jinja2.render_template("app.html", request, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def lobby(request: web.Request) -> web.Response:
+    """Render the lobby."""
+    return _render(request, await bootstrap_data(request), "DropSpace")
+
+
+async def session_page(request: web.Request) -> web.Response:
+    """Render a session page; 404 for an unknown link, 410 once ended."""
+    join_token = request.match_info["join_token"]
+    session = await sessions.find_by_join_token(request.app[keys.ENGINE], join_token)
+    sessions.require_live(session)
+    bootstrap = await bootstrap_data(request) | {"join_token": join_token}
+    return _render(request, bootstrap, "DropSpace session")

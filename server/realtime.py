@@ -1,0 +1,295 @@
+"""Socket.IO: the server object, the handshake, and every client event.
+
+A connection is authenticated once, in the connect handler, by the device
+cookie; every event handler then checks membership through the records, and
+rooms are entered only after such a check.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError
+
+from server import events, files, keys, sessions
+from server.accounts import get_account
+from server.chunks import BytesChunk
+from server.devices import COOKIE_NAME, ensure_device, get_device, is_well_formed
+from server.errors import (
+    BadRequest,
+    DeviceRequired,
+    DropSpaceError,
+    NotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
+from server.expiry import DELETED
+from server.origins import allowed_origins, check_origin
+from server.settings import Settings
+from server.tokens import epoch_ms, utc_now
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[
+    [web.Application, str, str, dict[str, Any]], Awaitable[dict[str, Any]]
+]
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    """Create the Socket.IO server; it connects to nothing until used."""
+    manager = None
+    if settings.redis_url:
+        manager = socketio.AsyncRedisManager(settings.redis_url)
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        # Origins are checked in the connect handler, which can answer with
+        # the standard error object; Engine.IO's own check would not.
+        cors_allowed_origins=[],
+        transports=["websocket"],
+        max_http_buffer_size=settings.socket_max_message_bytes,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+
+
+async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
+    """Hand a request to Engine.IO with WebSocket compression refused.
+
+    python-engineio's aiohttp driver creates its WebSocketResponse with
+    compression on, and permessage-deflate slows binary uploads several-fold.
+    Without the client's offer in the handshake, aiohttp negotiates none.
+    """
+    if "Sec-WebSocket-Extensions" in request.headers:
+        headers = request.headers.copy()
+        del headers["Sec-WebSocket-Extensions"]
+        request = request.clone(headers=headers)
+    response: web.StreamResponse = await request.app[keys.SIO].handle_request(request)
+    return response
+
+
+def register_handlers(app: web.Application) -> None:
+    """Attach the connect handler and every event handler to the server."""
+    sio = app[keys.SIO]
+
+    async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
+        await _connect(app, sid, environ)
+
+    sio.on("connect", connect)
+    for event, handler in _HANDLERS.items():
+        sio.on(event, _wrap(app, event, handler))
+
+
+async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> None:
+    request: web.Request = environ["aiohttp.request"]
+    settings = app[keys.SETTINGS]
+    try:
+        check_origin(request.headers.get("Origin"), allowed_origins(settings))
+        token = request.cookies.get(COOKIE_NAME)
+        if not is_well_formed(token):
+            raise DeviceRequired(
+                "This connection has no device cookie; open the DropSpace page "
+                "first so the browser receives one."
+            )
+        assert token is not None
+        user_agent = request.headers.get("User-Agent", "")
+        device = await ensure_device(app[keys.ENGINE], token, user_agent)
+    except DropSpaceError as error:
+        raise socketio.exceptions.ConnectionRefusedError(
+            error.message, error.body()
+        ) from None
+    sio = app[keys.SIO]
+    await sio.save_session(sid, {"device_id": device.id})
+    await sio.enter_room(sid, events.device_room(device.id))
+    log.debug("socket connected device=%s sid=%s", device.id, sid)
+
+
+def _wrap(
+    app: web.Application, event: str, handler: Handler
+) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
+    async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            if not isinstance(data, dict):
+                raise BadRequest(f"Event {event} needs an object payload.")
+            device_id = (await app[keys.SIO].get_session(sid))["device_id"]
+            return {"ok": True, **await handler(app, sid, device_id, data)}
+        except DropSpaceError as error:
+            return error.body()
+        except DBAPIError:
+            log.warning("database unavailable event=%s", event)
+            return ServiceUnavailable(
+                "The database is unavailable; retry in a few seconds."
+            ).body()
+        except Exception:
+            log.exception("event handler failed event=%s", event)
+            return {"ok": False, "code": "internal_error", "message": "Internal error."}
+
+    return on_event
+
+
+async def _join(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    engine = app[keys.ENGINE]
+    limiter = app[keys.JOIN_LIMITER]
+    limiter.check(device_id)
+    try:
+        session = await sessions.find_by_join_token(engine, data.get("join_token"))
+    except NotFound:
+        limiter.hit(device_id)
+        raise
+    await sessions.join(engine, session, device_id)
+    await app[keys.SIO].enter_room(sid, events.session_room(session.id))
+    device = await get_device(engine, device_id)
+    assert device is not None
+    account = await get_account(engine, device.account_id)
+    settings = app[keys.SETTINGS]
+    return {
+        "device": device.public(),
+        "session": session.public(settings.origin, account),
+        "files": [
+            item.public() for item in await files.list_visible(engine, session.id)
+        ],
+        "limits": limits(settings),
+    }
+
+
+def limits(settings: Settings) -> dict[str, int]:
+    """Return the chunk sizes a client should use on each transport."""
+    return {
+        "http_chunk_bytes": settings.http_chunk_bytes,
+        "max_http_chunk_bytes": settings.max_http_chunk_bytes,
+        "socket_chunk_bytes": settings.socket_chunk_bytes,
+        "socket_max_message_bytes": settings.socket_max_message_bytes,
+    }
+
+
+async def _leave(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str):
+        raise BadRequest(f"Session id {session_id!r} is not valid.")
+    await app[keys.SIO].leave_room(sid, events.session_room(session_id))
+    return {}
+
+
+async def _delete_session(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    await delete_session(app, data.get("session_id"), device_id)
+    return {}
+
+
+async def delete_session(
+    app: web.Application, session_id: object, device_id: str
+) -> None:
+    """End a session at its owner's request."""
+    engine = app[keys.ENGINE]
+    session = await sessions.member_session(engine, session_id, device_id)
+    if not await is_owner(app, session.owner_account_id, device_id):
+        raise NotAllowed("Only the session's owner may delete it.")
+    app[keys.SCHEDULER].cancel(session.id)
+    await app[keys.EXPIRY].end_session(session.id, DELETED)
+
+
+async def is_owner(app: web.Application, owner_account_id: str, device_id: str) -> bool:
+    """Tell whether a device is signed in to the account that owns a session."""
+    device = await get_device(app[keys.ENGINE], device_id)
+    return device is not None and device.account_id == owner_account_id
+
+
+async def _start(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    uploads = app[keys.UPLOADS]
+    results = await uploads.start(data.get("session_id"), device_id, data.get("files"))
+    return {"files": results}
+
+
+async def _chunk(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    payload = data.get("data")
+    if not isinstance(payload, bytes):
+        raise BadRequest("The chunk's data must be binary; send it as bytes.")
+    offset = await app[keys.UPLOADS].write(
+        data.get("file_id"),
+        device_id,
+        data.get("offset"),
+        BytesChunk(payload),
+        max_bytes=app[keys.SETTINGS].socket_chunk_bytes,
+        wait_for_turn=True,
+    )
+    return {"offset": offset}
+
+
+async def _offset(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    return await app[keys.UPLOADS].committed_offset(data.get("file_id"), device_id)
+
+
+async def _finish(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    stored = await app[keys.UPLOADS].finish(data.get("file_id"), device_id)
+    return {"file": stored.public()}
+
+
+async def _cancel(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    await app[keys.UPLOADS].cancel(data.get("file_id"), device_id)
+    return {}
+
+
+async def _delete_file(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    await delete_file(app, data.get("file_id"), device_id)
+    return {}
+
+
+async def delete_file(app: web.Application, file_id: object, device_id: str) -> None:
+    """Delete a file for the session owner or its uploader."""
+    stored = await files.get_file(app[keys.ENGINE], file_id)
+    session = await sessions.member_session(
+        app[keys.ENGINE], stored.session_id, device_id
+    )
+    owner = await is_owner(app, session.owner_account_id, device_id)
+    await app[keys.UPLOADS].delete(stored.id, device_id, owner)
+
+
+async def _clock(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    return {"server_now": epoch_ms(utc_now())}
+
+
+_HANDLERS: dict[str, Handler] = {
+    events.SESSION_JOIN: _join,
+    events.SESSION_LEAVE: _leave,
+    events.SESSION_DELETE: _delete_session,
+    events.UPLOAD_START: _start,
+    events.UPLOAD_CHUNK: _chunk,
+    events.UPLOAD_OFFSET: _offset,
+    events.UPLOAD_FINISH: _finish,
+    events.UPLOAD_CANCEL: _cancel,
+    events.FILE_DELETE: _delete_file,
+    events.CLOCK_SYNC: _clock,
+}
+
+
+def make_broadcast(
+    sio: socketio.AsyncServer,
+) -> Callable[[str, str, dict[str, Any]], Awaitable[None]]:
+    """Return a function that sends an event to a session's room."""
+
+    async def broadcast(event: str, session_id: str, payload: dict[str, Any]) -> None:
+        body = {"session_id": session_id, **payload}
+        await sio.emit(event, body, room=events.session_room(session_id))
+
+    return broadcast

@@ -1,0 +1,118 @@
+"""Settings read from `DROPSPACE_*` environment variables.
+
+Each field's metadata names its variable and its help line; the README's
+settings table is checked against this class by a test.
+"""
+
+import dataclasses
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from server.lan import lan_address
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+def _setting(default: Any, help_text: str) -> Any:
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a DropSpace process, with its embedded default."""
+
+    host: str = _setting("0.0.0.0", "Address to listen on.")  # noqa: S104
+    port: int = _setting(8080, "TCP port to listen on.")
+    data_dir: Path = _setting(Path("data"), "Folder for stored files and SQLite.")  # noqa: RUF009
+    database_url: str = _setting(
+        "", "SQLAlchemy URL; default: SQLite file dropspace.db in the data dir."
+    )
+    redis_url: str = _setting(
+        "", "Redis URL; unset: in-process Socket.IO manager and scheduler."
+    )
+    public_url: str = _setting(
+        "", "Origin used in links and QR codes; default: http://LAN-address:port."
+    )
+    guest_max_sessions: int = _setting(3, "Live sessions a guest account may own.")
+    guest_capacity_bytes: int = _setting(2 * GIB, "Capacity of a guest's session.")
+    guest_max_lifetime_s: int = _setting(3600, "Longest lifetime of a guest session.")
+    min_lifetime_s: int = _setting(60, "Shortest lifetime a session may ask for.")
+    guest_account_ttl_s: int = _setting(86400, "Lifetime of a guest account.")
+    http_chunk_bytes: int = _setting(8 * MIB, "Chunk size announced for HTTP PUT.")
+    max_http_chunk_bytes: int = _setting(64 * MIB, "Largest HTTP chunk accepted.")
+    socket_chunk_bytes: int = _setting(4 * MIB, "Chunk size for Socket.IO events.")
+    sweep_interval_s: float = _setting(60.0, "Seconds between expiry sweeps.")
+    progress_interval_s: float = _setting(0.25, "Least seconds between progress.")
+    log_level: str = _setting("INFO", "Python logging level.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from `DROPSPACE_*` variables over the defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            raw = environ.get(env_name(item.name))
+            if raw is None or raw == "":
+                continue
+            values[item.name] = _parse(item, raw)
+        return cls(**values)
+
+    @property
+    def socket_max_message_bytes(self) -> int:
+        """Socket.IO message limit: one chunk plus room for its framing."""
+        return self.socket_chunk_bytes + MIB
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Return the database URL, defaulting to SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'dropspace.db'}"
+
+    @property
+    def files_dir(self) -> Path:
+        """Folder that holds every stored file, under generated ids."""
+        return self.data_dir / "files"
+
+    @functools.cached_property
+    def origin(self) -> str:
+        """Public origin, from the setting or this machine's LAN address."""
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        return f"http://{lan_address()}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Mark cookies Secure when the public origin is HTTPS."""
+        return self.origin.startswith("https://")
+
+
+def env_name(field_name: str) -> str:
+    """Return the environment variable that sets a field."""
+    return f"DROPSPACE_{field_name.upper()}"
+
+
+def _parse(item: "dataclasses.Field[Any]", raw: str) -> Any:
+    kind: type = type(item.default)
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if isinstance(item.default, Path):
+            return Path(raw)
+    except ValueError:
+        raise ValueError(
+            f"{env_name(item.name)}={raw!r} is not a valid {kind.__name__}; "
+            f"set it to a number such as {item.default!r}"
+        ) from None
+    return raw

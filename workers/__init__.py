@@ -1,0 +1,1 @@
+"""DropSpace background worker process (arq wiring around server.expiry)."""
