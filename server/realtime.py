@@ -49,7 +49,10 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         # the standard error object; Engine.IO's own check would not.
         cors_allowed_origins=[],
         transports=["websocket"],
-        max_http_buffer_size=settings.socket_max_message_bytes,
+        # aiohttp 3.14 closes a WebSocket on a message of max_msg_size bytes
+        # or more, and Engine.IO passes this value as max_msg_size; one byte
+        # more lets a message of exactly socket_max_message_bytes through.
+        max_http_buffer_size=settings.socket_max_message_bytes + 1,
         ping_interval=20,
         ping_timeout=20,
     )
@@ -110,6 +113,9 @@ def _wrap(
     app: web.Application, event: str, handler: Handler
 ) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
     async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
+        if event == events.UPLOAD_CHUNK and isinstance(data, dict):
+            # Before the first await, so chunks are noted in socket order.
+            app[keys.UPLOADS].note_arrival(data.get("file_id"), data.get("offset"))
         try:
             if not isinstance(data, dict):
                 raise BadRequest(f"Event {event} needs an object payload.")

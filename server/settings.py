@@ -29,12 +29,14 @@ class Settings:
 
     host: str = _setting("0.0.0.0", "Address to listen on.")  # noqa: S104
     port: int = _setting(8080, "TCP port to listen on.")
-    data_dir: Path = _setting(Path("data"), "Folder for stored files and SQLite.")  # noqa: RUF009
+    data_dir: Path = _setting(
+        Path("data"), "Folder for stored files and the SQLite file."
+    )
     database_url: str = _setting(
         "", "SQLAlchemy URL; default: SQLite file dropspace.db in the data dir."
     )
     redis_url: str = _setting(
-        "", "Redis URL; unset: in-process Socket.IO manager and scheduler."
+        "", "Redis URL for the Socket.IO bus; unset: in-process manager."
     )
     public_url: str = _setting(
         "", "Origin used in links and QR codes; default: http://LAN-address:port."
@@ -46,9 +48,13 @@ class Settings:
     guest_account_ttl_s: int = _setting(86400, "Lifetime of a guest account.")
     http_chunk_bytes: int = _setting(8 * MIB, "Chunk size announced for HTTP PUT.")
     max_http_chunk_bytes: int = _setting(64 * MIB, "Largest HTTP chunk accepted.")
-    socket_chunk_bytes: int = _setting(4 * MIB, "Chunk size for Socket.IO events.")
+    socket_chunk_bytes: int = _setting(
+        4 * MIB, "Chunk size announced for Socket.IO events."
+    )
     sweep_interval_s: float = _setting(60.0, "Seconds between expiry sweeps.")
-    progress_interval_s: float = _setting(0.25, "Least seconds between progress.")
+    progress_interval_s: float = _setting(
+        0.25, "Minimum seconds between progress events per file."
+    )
     log_level: str = _setting("INFO", "Python logging level.")
 
     @classmethod

@@ -58,6 +58,17 @@ class Storage:
             self.part_path(session_id, file_id), self.final_path(session_id, file_id)
         )
 
+    async def restore_part(self, session_id: str, file_id: str) -> bool:
+        """Move a finished file back to its partial name; False if it is missing."""
+        try:
+            await aiofiles.os.replace(
+                self.final_path(session_id, file_id),
+                self.part_path(session_id, file_id),
+            )
+        except FileNotFoundError:
+            return False
+        return True
+
     async def remove_file(self, session_id: str, file_id: str) -> None:
         """Delete a file's bytes, finished or partial; a missing file is fine."""
         for path in (
@@ -78,12 +89,6 @@ class Storage:
         return await asyncio.to_thread(
             _sha256_of_path, self.part_path(session_id, file_id)
         )
-
-    def list_session_dirs(self) -> list[str]:
-        """Return the session ids that have a folder on disk."""
-        if not self.root.exists():
-            return []
-        return [entry.name for entry in self.root.iterdir() if entry.is_dir()]
 
 
 def _sha256_of_path(path: Path) -> str:

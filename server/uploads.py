@@ -2,8 +2,11 @@
 
 Both transports end in `Uploads.write`, which writes a chunk only at the
 committed offset. The per-file condition keeps one writer per file in this
-process and lets Socket.IO chunks that arrive early wait for their turn;
-the fenced UPDATE in `files.commit_offset` keeps the database the judge.
+process. python-socketio runs each event in its own task, so a Socket.IO
+chunk may reach the writer before an earlier one; `note_arrival` records
+chunks in the order they came off the socket, and a chunk ahead of the
+committed offset waits only while an earlier arrival can still fill the gap.
+The fenced UPDATE in `files.commit_offset` keeps the database the judge.
 """
 
 import asyncio
@@ -75,6 +78,7 @@ class Uploads:
         self._broadcast = broadcast
         self._progress_interval_s = progress_interval_s
         self._states: dict[str, _UploadState] = {}
+        self._arrivals: dict[str, list[int]] = {}
 
     async def start(
         self, session_id: object, device_id: str, declared: object
@@ -121,6 +125,11 @@ class Uploads:
         await self._announce_usage(session_id)
         return stored
 
+    def note_arrival(self, file_id: object, offset: object) -> None:
+        """Record a Socket.IO chunk in arrival order, before its handler awaits."""
+        if isinstance(file_id, str) and isinstance(offset, int):
+            self._arrivals.setdefault(file_id, []).append(offset)
+
     async def write(
         self,
         file_id: object,
@@ -131,7 +140,28 @@ class Uploads:
         max_bytes: int,
         wait_for_turn: bool,
     ) -> int:
-        """Write one chunk at the committed offset; return the new offset."""
+        """Write one chunk at the committed offset; return the new offset.
+
+        With wait_for_turn (Socket.IO), a chunk noted by `note_arrival` ahead
+        of the committed offset waits while earlier arrivals are pending.
+        """
+        try:
+            return await self._write(
+                file_id, device_id, offset, chunk, max_bytes, wait_for_turn
+            )
+        finally:
+            if wait_for_turn:
+                await self._forget_arrival(file_id, offset)
+
+    async def _write(
+        self,
+        file_id: object,
+        device_id: str,
+        offset: object,
+        chunk: ChunkSource,
+        max_bytes: int,
+        wait_for_turn: bool,
+    ) -> int:
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise BadRequest(f"Offset {offset!r} is not a non-negative integer.")
         if chunk.length > max_bytes:
@@ -144,15 +174,34 @@ class Uploads:
         state = await self._state_for(stored)
         async with state.condition:
             if wait_for_turn:
-                await self._wait_for_turn(state, offset)
+                await self._wait_for_turn(stored.id, state, offset)
             stored = await self._uploader_file(stored.id, device_id)
             self._check_chunk(stored, state, offset, chunk.length)
             await self._write_at_committed(stored, state, chunk)
             state.condition.notify_all()
             return state.committed
 
-    async def _wait_for_turn(self, state: _UploadState, offset: int) -> None:
-        if offset <= state.committed:
+    async def _forget_arrival(self, file_id: object, offset: object) -> None:
+        if not isinstance(file_id, str):
+            return
+        pending = self._arrivals.get(file_id, [])
+        if offset in pending:
+            pending.remove(offset)
+        if not pending:
+            self._arrivals.pop(file_id, None)
+        state = self._states.get(file_id)
+        if state is not None:
+            async with state.condition:
+                state.condition.notify_all()
+
+    def _gap_can_fill(self, file_id: str, state: _UploadState, offset: int) -> bool:
+        pending = self._arrivals.get(file_id, [])
+        return any(state.committed <= earlier < offset for earlier in pending)
+
+    async def _wait_for_turn(
+        self, file_id: str, state: _UploadState, offset: int
+    ) -> None:
+        if offset <= state.committed or not self._gap_can_fill(file_id, state, offset):
             return
         if state.waiting >= MAX_WAITING_CHUNKS:
             raise OffsetMismatch(
@@ -164,7 +213,11 @@ class Uploads:
         try:
             await asyncio.wait_for(
                 state.condition.wait_for(
-                    lambda: state.closed or state.committed >= offset
+                    lambda: (
+                        state.closed
+                        or state.committed >= offset
+                        or not self._gap_can_fill(file_id, state, offset)
+                    )
                 ),
                 CHUNK_TURN_TIMEOUT_S,
             )
@@ -263,7 +316,7 @@ class Uploads:
                 )
             digest = await self._digest(stored, state)
             if stored.client_sha256 is not None and stored.client_sha256 != digest:
-                await self._discard(stored, files.FAILED)
+                await self._discard(stored, files.FAILED, "failed")
                 raise ChecksumMismatch(
                     f"File {stored.name!r} has SHA-256 {digest} but "
                     f"{stored.client_sha256} was declared; the upload is discarded, "
@@ -294,7 +347,7 @@ class Uploads:
     async def cancel(self, file_id: object, device_id: str) -> None:
         """Drop an upload in progress and free its space; uploader only."""
         stored = await self._uploader_file(file_id, device_id)
-        await self._discard(stored, files.DELETED)
+        await self._discard(stored, files.DELETED, "cancelled")
 
     async def delete(self, file_id: object, device_id: str, is_owner: bool) -> None:
         """Delete a file of a session; the session owner or the uploader."""
@@ -309,9 +362,9 @@ class Uploads:
             raise UploadNotActive(
                 f"File {stored.name!r} is already {stored.state}.", state=stored.state
             )
-        await self._discard(stored, files.DELETED)
+        await self._discard(stored, files.DELETED, "deleted")
 
-    async def _discard(self, stored: StoredFile, state: str) -> None:
+    async def _discard(self, stored: StoredFile, state: str, reason: str) -> None:
         if not await files.release(self._engine, stored, state):
             return
         self._close(stored.id)
@@ -322,7 +375,6 @@ class Uploads:
             stored.id,
             state,
         )
-        reason = "failed" if state == files.FAILED else "deleted"
         await self._broadcast(
             events.FILE_DELETED,
             stored.session_id,
@@ -390,8 +442,14 @@ class Uploads:
         """
         for stored in await files.list_uploading(self._engine):
             size = await self._storage.part_size(stored.session_id, stored.id)
+            if size is None and await self._storage.restore_part(
+                stored.session_id, stored.id
+            ):
+                # A crash hit between the rename into place and the record of
+                # completion: the upload is whole, and finishing again works.
+                size = stored.committed_bytes
             if size is None:
-                await self._discard(stored, files.FAILED)
+                await self._discard(stored, files.FAILED, "failed")
                 log.warning("partial file missing file=%s; upload dropped", stored.id)
             elif size > stored.committed_bytes:
                 await self._storage.truncate_part(
