@@ -82,7 +82,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sio = app[keys.SIO]
     storage = Storage(settings.files_dir)
     broadcast = realtime.make_broadcast(sio)
-    uploads = Uploads(engine, storage, broadcast, settings.progress_interval_s)
+    uploads = Uploads(
+        engine,
+        storage,
+        broadcast,
+        settings.progress_interval_s,
+        settings.max_files_per_session,
+    )
 
     async def on_ended(session_id: str) -> None:
         uploads.forget_session(session_id)

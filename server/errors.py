@@ -118,6 +118,11 @@ class CapacityExceeded(DropSpaceError):
     code = "capacity_exceeded"
 
 
+class FileLimit(DropSpaceError):
+    status = 413
+    code = "file_limit"
+
+
 class ChecksumMismatch(DropSpaceError):
     status = 422
     code = "checksum_mismatch"

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.errors import CapacityExceeded, InvalidSize, NotFound, SessionEnded
+from server.errors import (
+    CapacityExceeded,
+    FileLimit,
+    InvalidSize,
+    NotFound,
+    SessionEnded,
+)
 from server.names import last_part, validate_name
 from server.schema import devices, files, sessions
 from server.tokens import epoch_ms, new_id, utc_now
@@ -123,12 +129,17 @@ def _clean_sha256(raw: object, name: str, index: int) -> str | None:
 
 
 async def reserve(
-    engine: AsyncEngine, session_id: str, device_id: str, declared: FileDeclaration
+    engine: AsyncEngine,
+    session_id: str,
+    device_id: str,
+    declared: FileDeclaration,
+    max_files: int,
 ) -> str:
     """Reserve space for one file and record it; return the new file id.
 
     The conditional UPDATE is the whole capacity check, so concurrent starts
-    can never push the session past its capacity.
+    can never push the session past its capacity. It also locks the session
+    row, which makes the file count that follows exact.
     """
     now = utc_now()
     file_id = new_id()
@@ -145,6 +156,7 @@ async def reserve(
         )
         if reserved.rowcount != 1:
             await _explain_failed_reservation(connection, session_id, declared)
+        await _check_file_count(connection, session_id, max_files)
         await connection.execute(
             insert(files).values(
                 id=file_id,
@@ -163,6 +175,20 @@ async def reserve(
             )
         )
     return file_id
+
+
+async def _check_file_count(
+    connection: AsyncConnection, session_id: str, max_files: int
+) -> None:
+    query = select(func.count()).where(
+        files.c.session_id == session_id, files.c.state.in_(VISIBLE_STATES)
+    )
+    if (await connection.execute(query)).scalar_one() >= max_files:
+        raise FileLimit(
+            f"The session already holds {max_files} files; delete some or "
+            "start another session.",
+            max_files=max_files,
+        )
 
 
 async def _explain_failed_reservation(

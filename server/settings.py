@@ -46,6 +46,9 @@ class Settings:
     guest_max_lifetime_s: int = _setting(3600, "Longest lifetime of a guest session.")
     min_lifetime_s: int = _setting(60, "Shortest lifetime a session may ask for.")
     guest_account_ttl_s: int = _setting(86400, "Lifetime of a guest account.")
+    max_files_per_session: int = _setting(
+        10000, "Files a session may hold, uploads in progress included."
+    )
     http_chunk_bytes: int = _setting(8 * MIB, "Chunk size announced for HTTP PUT.")
     max_http_chunk_bytes: int = _setting(64 * MIB, "Largest HTTP chunk accepted.")
     socket_chunk_bytes: int = _setting(

@@ -1,0 +1,297 @@
+"""The chunk writer shared by the HTTP and Socket.IO transports.
+
+It writes a chunk only at the committed offset. The per-file condition keeps
+one writer per file in this process. python-socketio runs each event in its
+own task, so a Socket.IO chunk may reach the writer before an earlier one;
+`note_arrival` records chunks in the order they came off the socket, and a
+chunk ahead of the committed offset waits only while an earlier arrival can
+still fill the gap. The fenced UPDATE in `files.commit_offset` keeps the
+database the judge.
+"""
+
+import asyncio
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiofiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server import events, files
+from server.chunks import ChunkSource
+from server.errors import (
+    BadRequest,
+    ChunkTooLarge,
+    NotAllowed,
+    OffsetMismatch,
+    SizeExceeded,
+    UploadNotActive,
+)
+from server.files import StoredFile
+from server.sessions import member_session
+from server.storage import Storage
+
+MAX_WAITING_CHUNKS = 8
+CHUNK_TURN_TIMEOUT_S = 30.0
+
+Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class UploadState:
+    """What this process keeps in memory about one upload in progress."""
+
+    session_id: str
+    committed: int
+    # SHA-256 of bytes [0, committed), or None after a restart; finishing
+    # then hashes the file from disk instead.
+    hasher: "hashlib._Hash | None"
+    condition: asyncio.Condition = field(default_factory=asyncio.Condition)
+    waiting: int = 0
+    reported: int = 0
+    reported_at: float = 0.0
+    closed: bool = False
+
+
+class ChunkWriter:
+    """Writes chunks in order and reports progress to the session's room."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        storage: Storage,
+        broadcast: Broadcast,
+        progress_interval_s: float,
+    ) -> None:
+        self._engine = engine
+        self._storage = storage
+        self._broadcast = broadcast
+        self._progress_interval_s = progress_interval_s
+        self.states: dict[str, UploadState] = {}
+        self._arrivals: dict[str, list[int]] = {}
+
+    def note_arrival(self, file_id: object, offset: object) -> None:
+        """Record a Socket.IO chunk in arrival order, before its handler awaits."""
+        if isinstance(file_id, str) and isinstance(offset, int):
+            self._arrivals.setdefault(file_id, []).append(offset)
+
+    async def write(
+        self,
+        file_id: object,
+        device_id: str,
+        offset: object,
+        chunk: ChunkSource,
+        *,
+        max_bytes: int,
+        wait_for_turn: bool,
+    ) -> int:
+        """Write one chunk at the committed offset; return the new offset.
+
+        With wait_for_turn (Socket.IO), a chunk noted by `note_arrival` ahead
+        of the committed offset waits while earlier arrivals are pending.
+        """
+        try:
+            return await self._write(
+                file_id, device_id, offset, chunk, max_bytes, wait_for_turn
+            )
+        finally:
+            if wait_for_turn:
+                await self._forget_arrival(file_id, offset)
+
+    async def _write(
+        self,
+        file_id: object,
+        device_id: str,
+        offset: object,
+        chunk: ChunkSource,
+        max_bytes: int,
+        wait_for_turn: bool,
+    ) -> int:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise BadRequest(f"Offset {offset!r} is not a non-negative integer.")
+        if chunk.length > max_bytes:
+            raise ChunkTooLarge(
+                f"Chunk of {chunk.length} bytes is over this transport's limit "
+                f"of {max_bytes} bytes; send smaller chunks.",
+                max_bytes=max_bytes,
+            )
+        stored = await uploader_file(self._engine, file_id, device_id)
+        state = self.state_for(stored)
+        async with state.condition:
+            if wait_for_turn:
+                await self._wait_for_turn(stored.id, state, offset)
+            stored = await uploader_file(self._engine, stored.id, device_id)
+            self._check_chunk(stored, state, offset, chunk.length)
+            await self._write_at_committed(stored, state, chunk)
+            state.condition.notify_all()
+            committed: int = state.committed
+            return committed
+
+    async def _forget_arrival(self, file_id: object, offset: object) -> None:
+        if not isinstance(file_id, str):
+            return
+        pending = self._arrivals.get(file_id, [])
+        if offset in pending:
+            pending.remove(offset)
+        if not pending:
+            self._arrivals.pop(file_id, None)
+        state = self.states.get(file_id)
+        if state is not None:
+            async with state.condition:
+                state.condition.notify_all()
+
+    def _gap_can_fill(self, file_id: str, state: UploadState, offset: int) -> bool:
+        pending = self._arrivals.get(file_id, [])
+        return any(state.committed <= earlier < offset for earlier in pending)
+
+    async def _wait_for_turn(
+        self, file_id: str, state: UploadState, offset: int
+    ) -> None:
+        if offset <= state.committed or not self._gap_can_fill(file_id, state, offset):
+            return
+        if state.waiting >= MAX_WAITING_CHUNKS:
+            raise OffsetMismatch(
+                f"More than {MAX_WAITING_CHUNKS} chunks of this file are waiting; "
+                f"resend from offset {state.committed}.",
+                offset=state.committed,
+            )
+        state.waiting += 1
+        try:
+            await asyncio.wait_for(
+                state.condition.wait_for(
+                    lambda: (
+                        state.closed
+                        or state.committed >= offset
+                        or not self._gap_can_fill(file_id, state, offset)
+                    )
+                ),
+                CHUNK_TURN_TIMEOUT_S,
+            )
+        except TimeoutError:
+            pass  # the offset check that follows reports the committed offset
+        finally:
+            state.waiting -= 1
+
+    def _check_chunk(
+        self, stored: StoredFile, state: UploadState, offset: int, length: int
+    ) -> None:
+        if offset != state.committed:
+            raise OffsetMismatch(
+                f"Chunk offset {offset} does not match the committed offset "
+                f"{state.committed} of file {stored.name!r}; resend from offset "
+                f"{state.committed}.",
+                offset=state.committed,
+            )
+        if offset + length > stored.size:
+            raise SizeExceeded(
+                f"Chunk ends at byte {offset + length}, past the declared size "
+                f"{stored.size} of file {stored.name!r}; send only the file's bytes.",
+                offset=state.committed,
+                size=stored.size,
+            )
+
+    async def _write_at_committed(
+        self, stored: StoredFile, state: UploadState, chunk: ChunkSource
+    ) -> None:
+        start = state.committed
+        hasher = None if state.hasher is None else state.hasher.copy()
+        written = 0
+        path = self._storage.part_path(stored.session_id, stored.id)
+        async with aiofiles.open(path, "r+b") as stream:
+            await stream.seek(start)
+            async for block in chunk.blocks():
+                await _write_and_hash(stream, block, hasher)
+                written += len(block)
+                await self._report_progress(stored, state, start + written, final=False)
+            await stream.flush()
+            await asyncio.to_thread(_sync_data, stream.fileno())
+        end = start + written
+        if not await files.commit_offset(self._engine, stored.id, start, end):
+            await self._explain_lost_commit(stored.id, start)
+        state.committed = end
+        state.hasher = hasher
+        await self._report_progress(stored, state, end, final=end == stored.size)
+
+    async def _explain_lost_commit(self, file_id: str, start: int) -> None:
+        current = await files.get_file(self._engine, file_id)
+        if current.state != files.UPLOADING:
+            raise UploadNotActive(
+                f"File {current.name!r} was {current.state} during the chunk.",
+                state=current.state,
+            )
+        raise OffsetMismatch(
+            f"File {current.name!r} moved past offset {start} meanwhile; "
+            f"resume from offset {current.committed_bytes}.",
+            offset=current.committed_bytes,
+        )
+
+    async def _report_progress(
+        self, stored: StoredFile, state: UploadState, offset: int, *, final: bool
+    ) -> None:
+        now = time.monotonic()
+        due = final or now - state.reported_at >= self._progress_interval_s
+        if not due or (offset <= state.reported and not (final and offset == 0)):
+            return
+        state.reported = offset
+        state.reported_at = now
+        payload = {"file_id": stored.id, "offset": offset, "size": stored.size}
+        await self._broadcast(events.UPLOAD_PROGRESS, stored.session_id, payload)
+
+    def state_for(self, stored: StoredFile) -> UploadState:
+        """Return the in-memory state of an upload, creating it if needed."""
+        state = self.states.get(stored.id)
+        if state is None:
+            state = UploadState(
+                session_id=stored.session_id,
+                committed=stored.committed_bytes,
+                hasher=hashlib.sha256() if stored.committed_bytes == 0 else None,
+            )
+            self.states[stored.id] = state
+        return state
+
+    def close(self, file_id: str) -> None:
+        """Forget an upload that finished or ended, waking its waiting chunks."""
+        state = self.states.pop(file_id, None)
+        if state is not None:
+            state.closed = True
+
+    def forget_session(self, session_id: str) -> None:
+        """Drop the memory of every upload of an ended session."""
+        for file_id, state in list(self.states.items()):
+            if state.session_id == session_id:
+                self.close(file_id)
+
+
+async def uploader_file(
+    engine: AsyncEngine, file_id: object, device_id: str, *, active_only: bool = True
+) -> StoredFile:
+    """Return an upload's record for the device that started it, or raise why not."""
+    stored = await files.get_file(engine, file_id)
+    await member_session(engine, stored.session_id, device_id)
+    if stored.uploader_device_id != device_id:
+        raise NotAllowed(
+            f"File {stored.name!r} is being uploaded by another device; only "
+            "that device may send or resume it."
+        )
+    if active_only and stored.state != files.UPLOADING:
+        raise UploadNotActive(
+            f"File {stored.name!r} is {stored.state}, not uploading.",
+            state=stored.state,
+        )
+    return stored
+
+
+async def _write_and_hash(stream: Any, block: bytes, hasher: Any) -> None:
+    if hasher is None:
+        await stream.write(block)
+        return
+    # The write and the hash run on two executor threads at once; both
+    # release the GIL for large buffers.
+    await asyncio.gather(stream.write(block), asyncio.to_thread(hasher.update, block))
+
+
+def _sync_data(fd: int) -> None:
+    os.fdatasync(fd)
