@@ -1,0 +1,155 @@
+"""The browser client in Debian's Chromium: two devices share a session."""
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from tests.servers import RunningServer, StartServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is missing; `make browser` installs it",
+    ),
+]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Milliseconds a page may take to show what the server sent; uploads of a
+# few MiB over loopback finish well inside it.
+UI_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+async def open_page(browser: Browser, url: str) -> Page:
+    context = await browser.new_context(accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(url)
+    return page
+
+
+async def create_session(page: Page, title: str) -> str:
+    """Start as a guest, create a session and return its join link."""
+    await page.get_by_test_id("start-guest").click()
+    await page.get_by_test_id("session-title-input").fill(title)
+    await page.get_by_test_id("create-session").click()
+    join_link = page.get_by_test_id("join-link")
+    await expect(join_link).to_have_value(re.compile(r"/s/"), timeout=UI_TIMEOUT_MS)
+    return await join_link.input_value()
+
+
+async def open_join_link(browser: Browser, join_url: str) -> Page:
+    page = await open_page(browser, join_url)
+    await expect(page.get_by_test_id("file-input")).to_be_enabled(timeout=UI_TIMEOUT_MS)
+    return page
+
+
+def complete_rows(page: Page) -> Locator:
+    return page.locator('[data-testid="file-row"][data-state="complete"]')
+
+
+def write_file(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+async def test_member_upload_reaches_owner(
+    server: RunningServer, browser: Browser, tmp_path: Path
+) -> None:
+    notes = write_file(tmp_path / "notes.txt", b"Meeting notes\n")
+    photo_bytes = os.urandom(3 * 1024 * 1024 + 17)
+    photo = write_file(tmp_path / "photo.bin", photo_bytes)
+
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "Browser test")
+    assert owner.url == join_url
+    await expect(owner.get_by_test_id("qr")).to_be_visible()
+    member = await open_join_link(browser, join_url)
+    await expect(member.locator("h1")).to_have_text("Browser test")
+    await member.get_by_test_id("file-input").set_input_files([notes, photo])
+
+    await expect(complete_rows(owner)).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    await expect(complete_rows(member)).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    await expect(owner.get_by_test_id("upload-progress")).to_have_count(0)
+    photo_row = owner.get_by_test_id("file-row").filter(has_text="photo.bin")
+    async with owner.expect_download() as download_info:
+        await photo_row.get_by_test_id("download-link").click()
+    download = await download_info.value
+    assert download.suggested_filename == "photo.bin"
+    downloaded = Path(await download.path())
+    assert await asyncio.to_thread(downloaded.read_bytes) == photo_bytes
+
+
+async def test_member_sees_owner_delete_session(
+    server: RunningServer, browser: Browser
+) -> None:
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "Short-lived")
+    member = await open_join_link(browser, join_url)
+    await expect(member.get_by_test_id("delete-session")).to_be_hidden()
+
+    delete = owner.get_by_test_id("delete-session")
+    await delete.click()
+    await delete.click()
+
+    for page in (owner, member):
+        ended = page.get_by_test_id("session-ended")
+        await expect(ended).to_be_visible(timeout=UI_TIMEOUT_MS)
+        await expect(ended).to_contain_text("deleted")
+        await expect(page.get_by_test_id("drop-zone")).to_be_hidden()
+
+
+async def test_empty_file_completes(
+    server: RunningServer, browser: Browser, tmp_path: Path
+) -> None:
+    empty = write_file(tmp_path / "empty.txt", b"")
+    owner = await open_page(browser, server.base_url + "/")
+    await create_session(owner, "Empty file")
+
+    await owner.get_by_test_id("file-input").set_input_files([empty])
+
+    row = complete_rows(owner)
+    await expect(row).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    await expect(row).to_contain_text("0 B")
+    assert "NaN" not in await owner.get_by_test_id("file-list").inner_text()
+
+
+async def test_capacity_error_is_translated(
+    start_server: StartServer, browser: Browser, tmp_path: Path
+) -> None:
+    server = await start_server(guest_capacity_bytes=1000)
+    large = write_file(tmp_path / "large.bin", b"x" * 2000)
+    owner = await open_page(browser, server.base_url + "/")
+    await create_session(owner, "Tiny")
+    await owner.get_by_test_id("lang-switch").select_option("ru")
+
+    await owner.get_by_test_id("file-input").set_input_files([large])
+
+    error = owner.get_by_test_id("error-message")
+    await expect(error).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(error).to_contain_text("large.bin")
+    await expect(error).to_contain_text("не хватает места")
+    await expect(owner.get_by_test_id("file-row")).to_have_count(0)

@@ -1,0 +1,21 @@
+// Socket.IO event names, spelled exactly as in docs/protocol.md.
+
+// Client to server: each returns its result in the acknowledgement.
+export const SESSION_JOIN = "session:join";
+export const SESSION_LEAVE = "session:leave";
+export const SESSION_DELETE = "session:delete";
+export const UPLOAD_START = "upload:start";
+export const UPLOAD_CHUNK = "upload:chunk";
+export const UPLOAD_OFFSET = "upload:offset";
+export const UPLOAD_FINISH = "upload:finish";
+export const UPLOAD_CANCEL = "upload:cancel";
+export const FILE_DELETE = "file:delete";
+export const CLOCK_SYNC = "clock:sync";
+
+// Server to client, sent to a session's room.
+export const UPLOAD_STARTED = "upload:started";
+export const UPLOAD_PROGRESS = "upload:progress";
+export const FILE_READY = "file:ready";
+export const FILE_DELETED = "file:deleted";
+export const SESSION_UPDATED = "session:updated";
+export const SESSION_ENDED = "session:ended";

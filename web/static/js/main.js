@@ -1,0 +1,148 @@
+// Entry point: reads the page's bootstrap data, opens the Socket.IO
+// connection and switches between the lobby and session views without
+// reloading the page.
+
+import { getMe } from "./api.js";
+import { ServerClock } from "./countdown.js";
+import { IDS } from "./dom.js";
+import { describeError } from "./errors.js";
+import { currentLang, onLangChange, setLang, t, translateStatic } from "./i18n.js";
+import { LobbyView } from "./lobby.js";
+import { SessionView } from "./session.js";
+import { Connection } from "./socket.js";
+
+const SESSION_PATH = /^\/s\/([^/]+)\/?$/;
+// A short drop, such as a server restart, reconnects before this.
+const RECONNECT_NOTICE_DELAY_MS = 1500;
+
+function readBootstrap() {
+  const node = document.getElementById(IDS.bootstrap);
+  try {
+    return JSON.parse(node?.textContent || "{}") ?? {};
+  } catch {
+    return {};
+  }
+}
+
+class App {
+  constructor(bootstrap) {
+    this.state = {
+      device: bootstrap.device ?? null,
+      account: bootstrap.account ?? null,
+      plan: bootstrap.plan ?? null,
+    };
+    this.connection = new Connection();
+    this.clock = new ServerClock();
+    this.view = null;
+    this.container = document.getElementById(IDS.view);
+    this.statusNode = document.getElementById(IDS.connection);
+    this.noticeTimer = null;
+  }
+
+  start() {
+    document.documentElement.lang = currentLang();
+    translateStatic();
+    this.wireLanguageSwitch();
+    this.wireLinks();
+    this.wireConnectionStatus();
+    window.addEventListener("popstate", () => this.route());
+    this.connection.connect();
+    this.route();
+  }
+
+  viewFor(path) {
+    const match = SESSION_PATH.exec(path);
+    if (match) {
+      return new SessionView(this, decodeURIComponent(match[1]));
+    }
+    return new LobbyView(this);
+  }
+
+  route() {
+    this.view?.unmount();
+    this.view = this.viewFor(window.location.pathname);
+    this.view.mount(this.container);
+    window.scrollTo(0, 0);
+  }
+
+  /** Move to another view, adding a history entry. */
+  navigate(path) {
+    if (path !== window.location.pathname) {
+      window.history.pushState(null, "", path);
+    }
+    this.route();
+  }
+
+  wireLinks() {
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest?.("a[data-route]");
+      const plainClick =
+        event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
+      if (!link || !plainClick || link.origin !== window.location.origin) {
+        return;
+      }
+      event.preventDefault();
+      this.navigate(link.pathname);
+    });
+  }
+
+  wireLanguageSwitch() {
+    const select = document.getElementById(IDS.langSwitch);
+    select.value = currentLang();
+    select.addEventListener("change", () => setLang(select.value));
+    onLangChange((lang) => {
+      select.value = lang;
+      translateStatic();
+      this.showDevice();
+      this.view?.render();
+    });
+  }
+
+  wireConnectionStatus() {
+    this.connection.onStatus((status, error) => {
+      clearTimeout(this.noticeTimer);
+      if (status === "connected") {
+        this.statusNode.hidden = true;
+        this.refreshDevice();
+      } else if (status === "reconnecting") {
+        const show = () => this.showNotice(t("connection.reconnecting"));
+        this.noticeTimer = setTimeout(show, RECONNECT_NOTICE_DELAY_MS);
+      } else if (status === "closed") {
+        this.showNotice(t("connection.closed"));
+      } else {
+        this.showNotice(describeError(error));
+      }
+    });
+  }
+
+  showNotice(text) {
+    this.statusNode.textContent = text;
+    this.statusNode.hidden = false;
+  }
+
+  // The server records a device on its first Socket.IO connection, so the
+  // page's bootstrap may not have its label yet.
+  async refreshDevice() {
+    if (this.state.device) {
+      this.showDevice();
+      return;
+    }
+    try {
+      const body = await getMe();
+      this.state.device = body.device;
+    } catch {
+      // The page works without the device, and the next connection requests it again.
+      return;
+    }
+    this.showDevice();
+    this.view?.onDeviceKnown?.();
+  }
+
+  showDevice() {
+    const node = document.getElementById(IDS.deviceLabel);
+    const label = this.state.device?.label;
+    node.textContent = label ? t("footer.device", { label }) : "";
+  }
+}
+
+new App(readBootstrap()).start();
