@@ -73,7 +73,6 @@ async def _socket_server(app: web.Application) -> AsyncIterator[None]:
     app[keys.SIO] = sio
     realtime.register_handlers(app)
     yield
-    await sio.shutdown()
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:

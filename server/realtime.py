@@ -81,6 +81,7 @@ def register_handlers(app: web.Application) -> None:
         await _connect(app, sid, environ)
 
     sio.on("connect", connect)
+    app.on_shutdown.append(_close_sockets)
     for event, handler in _HANDLERS.items():
         sio.on(event, _wrap(app, event, handler))
 
@@ -107,6 +108,13 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
     await sio.save_session(sid, {"device_id": device.id})
     await sio.enter_room(sid, events.device_room(device.id))
     log.debug("socket connected device=%s sid=%s", device.id, sid)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # aiohttp waits for open connections before cleanup contexts run, so
+    # sockets are closed here, at shutdown, or every stop takes the whole
+    # graceful timeout.
+    await app[keys.SIO].shutdown()
 
 
 def _wrap(
@@ -142,7 +150,9 @@ async def _join(
     limiter = app[keys.JOIN_LIMITER]
     limiter.check(device_id)
     try:
-        session = await sessions.find_by_join_token(engine, data.get("join_token"))
+        session = await sessions.find_by_join_token(
+            engine, text_field(data, "join_token")
+        )
     except NotFound:
         limiter.hit(device_id)
         raise
@@ -162,6 +172,14 @@ async def _join(
     }
 
 
+def text_field(data: dict[str, Any], name: str) -> str:
+    """Return a required text field of an event payload, or raise BadRequest."""
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"The payload needs a text field {name!r}; got {value!r}.")
+    return value
+
+
 def limits(settings: Settings) -> dict[str, int]:
     """Return the chunk sizes a client should use on each transport."""
     return {
@@ -175,9 +193,7 @@ def limits(settings: Settings) -> dict[str, int]:
 async def _leave(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    session_id = data.get("session_id")
-    if not isinstance(session_id, str):
-        raise BadRequest(f"Session id {session_id!r} is not valid.")
+    session_id = text_field(data, "session_id")
     await app[keys.SIO].leave_room(sid, events.session_room(session_id))
     return {}
 
@@ -185,7 +201,7 @@ async def _leave(
 async def _delete_session(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    await delete_session(app, data.get("session_id"), device_id)
+    await delete_session(app, text_field(data, "session_id"), device_id)
     return {}
 
 
@@ -211,18 +227,26 @@ async def _start(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
     uploads = app[keys.UPLOADS]
-    results = await uploads.start(data.get("session_id"), device_id, data.get("files"))
+    results = await uploads.start(
+        text_field(data, "session_id"), device_id, data.get("files")
+    )
     return {"files": results}
 
 
 async def _chunk(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
+    uploads = app[keys.UPLOADS]
     payload = data.get("data")
-    if not isinstance(payload, bytes):
-        raise BadRequest("The chunk's data must be binary; send it as bytes.")
-    offset = await app[keys.UPLOADS].write(
-        data.get("file_id"),
+    try:
+        file_id = text_field(data, "file_id")
+        if not isinstance(payload, bytes):
+            raise BadRequest("The chunk's data must be binary; send it as bytes.")
+    except BadRequest:
+        await uploads.forget_arrival(data.get("file_id"), data.get("offset"))
+        raise
+    offset = await uploads.write(
+        file_id,
         device_id,
         data.get("offset"),
         BytesChunk(payload),
@@ -235,27 +259,29 @@ async def _chunk(
 async def _offset(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    return await app[keys.UPLOADS].committed_offset(data.get("file_id"), device_id)
+    return await app[keys.UPLOADS].committed_offset(
+        text_field(data, "file_id"), device_id
+    )
 
 
 async def _finish(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    stored = await app[keys.UPLOADS].finish(data.get("file_id"), device_id)
+    stored = await app[keys.UPLOADS].finish(text_field(data, "file_id"), device_id)
     return {"file": stored.public()}
 
 
 async def _cancel(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    await app[keys.UPLOADS].cancel(data.get("file_id"), device_id)
+    await app[keys.UPLOADS].cancel(text_field(data, "file_id"), device_id)
     return {}
 
 
 async def _delete_file(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    await delete_file(app, data.get("file_id"), device_id)
+    await delete_file(app, text_field(data, "file_id"), device_id)
     return {}
 
 

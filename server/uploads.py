@@ -46,6 +46,7 @@ class Uploads:
         self._writer = ChunkWriter(engine, storage, broadcast, progress_interval_s)
         self.note_arrival = self._writer.note_arrival
         self.write = self._writer.write
+        self.forget_arrival = self._writer.forget_arrival
         self.forget_session = self._writer.forget_session
 
     async def start(

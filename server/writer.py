@@ -99,7 +99,7 @@ class ChunkWriter:
             )
         finally:
             if wait_for_turn:
-                await self._forget_arrival(file_id, offset)
+                await self.forget_arrival(file_id, offset)
 
     async def _write(
         self,
@@ -130,7 +130,8 @@ class ChunkWriter:
             committed: int = state.committed
             return committed
 
-    async def _forget_arrival(self, file_id: object, offset: object) -> None:
+    async def forget_arrival(self, file_id: object, offset: object) -> None:
+        """Drop a noted chunk that was handled or rejected, waking later ones."""
         if not isinstance(file_id, str):
             return
         pending = self._arrivals.get(file_id, [])

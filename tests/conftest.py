@@ -1,0 +1,115 @@
+"""Fixtures: a real DropSpace server on a loopback port, and devices that use it."""
+
+import dataclasses
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.settings import Settings
+from tests.devices import Device, NewDevice, SharedSession, share_session
+from tests.servers import RunningServer, StartServer, StartShared, free_port
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--heavy",
+        action="store_true",
+        help="Also run tests marked heavy, which move gigabytes.",
+    )
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if config.getoption("--heavy"):
+        return
+    skip_heavy = pytest.mark.skip(reason="moves gigabytes; run with --heavy")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip_heavy)
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
+    """Yield a function that starts a server with settings overrides."""
+    servers: list[RunningServer] = []
+
+    async def start(**overrides: Any) -> RunningServer:
+        port = free_port()
+        settings = Settings(
+            host="127.0.0.1",
+            port=port,
+            data_dir=tmp_path / ("data" if not servers else f"data-{len(servers)}"),
+            public_url=f"http://127.0.0.1:{port}",
+            sweep_interval_s=0.5,
+            log_level="DEBUG",
+        )
+        running = RunningServer(dataclasses.replace(settings, **overrides))
+        await running.start()
+        servers.append(running)
+        return running
+
+    yield start
+    for running in reversed(servers):
+        await running.stop()
+        # Stored files can reach gigabytes; the database stays for debugging.
+        shutil.rmtree(running.files_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> RunningServer:
+    return await start_server()
+
+
+@pytest.fixture
+async def new_device(start_server: StartServer) -> AsyncIterator[NewDevice]:
+    """Yield a function that makes a device with a cookie and a live socket.
+
+    Devices close before any server stops, because this fixture depends on
+    `start_server`.
+    """
+    devices: list[Device] = []
+
+    async def make(
+        target: RunningServer, label: str = "device", *, connect: bool = True
+    ) -> Device:
+        device = Device(target.base_url, label)
+        devices.append(device)
+        await device.open_lobby()
+        if connect:
+            await device.connect()
+        return device
+
+    yield make
+    for device in devices:
+        await device.close()
+
+
+@pytest.fixture
+async def shared(server: RunningServer, new_device: NewDevice) -> SharedSession:
+    """A guest's session on `server`, joined by a second device through its link."""
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    return await share_session(owner, member)
+
+
+@pytest.fixture
+async def start_shared(start_server: StartServer, new_device: NewDevice) -> StartShared:
+    """Return a function that starts a server and shares a session on it.
+
+    Keyword arguments override Settings fields; `lifetime_s` sets the
+    session's lifetime.
+    """
+
+    async def start(
+        lifetime_s: int | None = None, **overrides: Any
+    ) -> tuple[RunningServer, SharedSession]:
+        server = await start_server(**overrides)
+        owner = await new_device(server, "owner")
+        member = await new_device(server, "member")
+        return server, await share_session(owner, member, lifetime_s)
+
+    return start
