@@ -1,0 +1,1 @@
+"""Benchmarks of DropSpace's uploads and expiry; see docs/benchmarks.md."""
