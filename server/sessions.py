@@ -269,11 +269,25 @@ async def member_session(
     engine: AsyncEngine, session_id: object, device_id: str
 ) -> Session:
     """Return a live session the device belongs to, or raise why not."""
-    session = await get_session(engine, session_id)
-    if session is None:
+    if not isinstance(session_id, str):
         raise NotFound(f"Session {session_id!r} does not exist; check the link.")
+    membership = and_(
+        memberships.c.session_id == sessions.c.id,
+        memberships.c.device_id == device_id,
+        memberships.c.removed_at.is_(None),
+    )
+    query = (
+        select(sessions, memberships.c.device_id.label("member_device_id"))
+        .outerjoin(memberships, membership)
+        .where(sessions.c.id == session_id)
+    )
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).first()
+    if row is None:
+        raise NotFound(f"Session {session_id!r} does not exist; check the link.")
+    session = _from_row(row)
     require_live(session)
-    if not await is_member(engine, session.id, device_id):
+    if row.member_device_id is None:
         raise NotMember(
             "This device has not joined the session; open its join link first."
         )

@@ -3,6 +3,7 @@
 The bytes themselves go through `server.writer.ChunkWriter`.
 """
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -69,6 +70,7 @@ class Uploads:
                 results.append(error.body())
                 continue
             results.append({"ok": True, **stored.public()})
+        await self._announce_usage(session.id)
         return results
 
     async def _start_one(
@@ -95,7 +97,6 @@ class Uploads:
         await self._broadcast(
             events.UPLOAD_STARTED, session_id, {"file": stored.public()}
         )
-        await self._announce_usage(session_id)
         return stored
 
     async def committed_offset(self, file_id: object, device_id: str) -> dict[str, Any]:
@@ -116,10 +117,9 @@ class Uploads:
 
     async def finish(self, file_id: object, device_id: str) -> StoredFile:
         """Check size and SHA-256, move the file into place and announce it."""
-        stored = await uploader_file(self._engine, file_id, device_id)
-        state = self._writer.state_for(stored)
+        state = await self._writer.find_state(file_id, device_id)
         async with state.condition:
-            stored = await uploader_file(self._engine, stored.id, device_id)
+            stored = await uploader_file(self._engine, file_id, device_id)
             if stored.committed_bytes != stored.size:
                 raise UploadIncomplete(
                     f"File {stored.name!r} has {stored.committed_bytes} of "
@@ -146,7 +146,7 @@ class Uploads:
                     state=files.DELETED,
                 )
             self._writer.close(stored.id)
-        complete = await files.get_file(self._engine, stored.id)
+        complete = dataclasses.replace(stored, state=files.COMPLETE, sha256=digest)
         log.info("upload finished session=%s file=%s", stored.session_id, stored.id)
         await self._broadcast(
             events.FILE_READY, stored.session_id, {"file": complete.public()}

@@ -10,6 +10,7 @@ database the judge.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import time
@@ -31,11 +32,12 @@ from server.errors import (
     UploadNotActive,
 )
 from server.files import StoredFile
-from server.sessions import member_session
+from server.sessions import get_session, member_session, require_live
 from server.storage import Storage
 
 MAX_WAITING_CHUNKS = 8
 CHUNK_TURN_TIMEOUT_S = 30.0
+CHUNK_REORDER_GRACE_S = 1.0
 
 Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
@@ -118,12 +120,12 @@ class ChunkWriter:
                 f"of {max_bytes} bytes; send smaller chunks.",
                 max_bytes=max_bytes,
             )
-        stored = await uploader_file(self._engine, file_id, device_id)
-        state = self.state_for(stored)
+        state = await self.find_state(file_id, device_id)
+        assert isinstance(file_id, str)  # find_state raised NotFound otherwise
         async with state.condition:
             if wait_for_turn:
-                await self._wait_for_turn(stored.id, state, offset)
-            stored = await uploader_file(self._engine, stored.id, device_id)
+                await self._wait_for_turn(file_id, state, offset)
+            stored = await uploader_file(self._engine, file_id, device_id)
             self._check_chunk(stored, state, offset, chunk.length)
             await self._write_at_committed(stored, state, chunk)
             state.condition.notify_all()
@@ -151,7 +153,7 @@ class ChunkWriter:
     async def _wait_for_turn(
         self, file_id: str, state: UploadState, offset: int
     ) -> None:
-        if offset <= state.committed or not self._gap_can_fill(file_id, state, offset):
+        if offset <= state.committed:
             return
         if state.waiting >= MAX_WAITING_CHUNKS:
             raise OffsetMismatch(
@@ -161,20 +163,27 @@ class ChunkWriter:
             )
         state.waiting += 1
         try:
-            await asyncio.wait_for(
-                state.condition.wait_for(
-                    lambda: (
-                        state.closed
-                        or state.committed >= offset
-                        or not self._gap_can_fill(file_id, state, offset)
-                    )
-                ),
-                CHUNK_TURN_TIMEOUT_S,
-            )
-        except TimeoutError:
-            pass  # the offset check that follows reports the committed offset
+            await self._wait_until_due(file_id, state, offset)
         finally:
             state.waiting -= 1
+
+    async def _wait_until_due(
+        self, file_id: str, state: UploadState, offset: int
+    ) -> None:
+        # A chunk waits long while an earlier arrival can fill the gap, and
+        # briefly otherwise: a client that emits from several tasks may put
+        # chunks on the socket slightly out of order. The offset check that
+        # follows rejects a chunk whose turn never came.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not (state.closed or state.committed >= offset):
+            can_fill = self._gap_can_fill(file_id, state, offset)
+            limit_s = CHUNK_TURN_TIMEOUT_S if can_fill else CHUNK_REORDER_GRACE_S
+            remaining_s = started + limit_s - loop.time()
+            if remaining_s <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.condition.wait(), remaining_s)
 
     def _check_chunk(
         self, stored: StoredFile, state: UploadState, offset: int, length: int
@@ -201,23 +210,32 @@ class ChunkWriter:
         hasher = None if state.hasher is None else state.hasher.copy()
         written = 0
         path = self._storage.part_path(stored.session_id, stored.id)
-        async with aiofiles.open(path, "r+b") as stream:
-            await stream.seek(start)
-            async for block in chunk.blocks():
-                await _write_and_hash(stream, block, hasher)
-                written += len(block)
-                await self._report_progress(stored, state, start + written, final=False)
-            await stream.flush()
-            await asyncio.to_thread(_sync_data, stream.fileno())
+        try:
+            async with aiofiles.open(path, "r+b") as stream:
+                await stream.seek(start)
+                async for block in chunk.blocks():
+                    await _write_and_hash(stream, block, hasher)
+                    written += len(block)
+                    progress = start + written
+                    await self._report_progress(stored, state, progress, final=False)
+                await stream.flush()
+                await asyncio.to_thread(_sync_data, stream.fileno())
+        except FileNotFoundError:
+            # The session ended or the file was deleted, taking the partial
+            # file with it, just before this chunk opened it.
+            await self._explain_lost_commit(stored, start)
         end = start + written
         if not await files.commit_offset(self._engine, stored.id, start, end):
-            await self._explain_lost_commit(stored.id, start)
+            await self._explain_lost_commit(stored, start)
         state.committed = end
         state.hasher = hasher
         await self._report_progress(stored, state, end, final=end == stored.size)
 
-    async def _explain_lost_commit(self, file_id: str, start: int) -> None:
-        current = await files.get_file(self._engine, file_id)
+    async def _explain_lost_commit(self, stored: StoredFile, start: int) -> None:
+        session = await get_session(self._engine, stored.session_id)
+        if session is not None:
+            require_live(session)
+        current = await files.get_file(self._engine, stored.id)
         if current.state != files.UPLOADING:
             raise UploadNotActive(
                 f"File {current.name!r} was {current.state} during the chunk.",
@@ -240,6 +258,17 @@ class ChunkWriter:
         state.reported_at = now
         payload = {"file_id": stored.id, "offset": offset, "size": stored.size}
         await self._broadcast(events.UPLOAD_PROGRESS, stored.session_id, payload)
+
+    async def find_state(self, file_id: object, device_id: str) -> UploadState:
+        """Return the state of an upload, loading its record only when new.
+
+        Callers check the record again under the state's condition, so the
+        known state of an upload costs no query here.
+        """
+        known = self.states.get(file_id) if isinstance(file_id, str) else None
+        if known is not None:
+            return known
+        return self.state_for(await uploader_file(self._engine, file_id, device_id))
 
     def state_for(self, stored: StoredFile) -> UploadState:
         """Return the in-memory state of an upload, creating it if needed."""
