@@ -1,10 +1,10 @@
 """Move a real folder and a 1 GiB file between two clients and verify them.
 
 Starts `dropspace serve` as a user would, with a fresh data dir on a loopback
-port. Device A starts a guest account and a session; device B joins by its
-link and uploads every `.py` file of the Python standard library (names keep
-their relative paths) plus one generated 1 GiB file, over HTTP PUT chunks,
-three files at a time. A waits for every `file:ready`, downloads every file
+port. Device A starts a guest account and a session. Device B joins by its
+link and uploads every `.py` file of the Python standard library, with
+relative paths as names, plus one generated 1 GiB file. It sends HTTP PUT
+chunks, three files at a time. A waits for every `file:ready`, downloads every file
 and compares SHA-256 digests. Prints throughput and the server's peak RSS.
 
     .venv/bin/python -m bench.real_transfer [--big-mib 1024]
@@ -156,7 +156,7 @@ async def transfer(base: str, items: list[tuple[str, Path]]) -> dict[str, float]
         )
         refused = [entry for entry in answer["files"] if not entry["ok"]]
         if refused:
-            raise RuntimeError(f"upload:start refused {refused[:3]}")
+            raise RuntimeError(f"upload:start rejected files: {refused[:3]}")
         ids.extend(entry["id"] for entry in answer["files"])
 
     queue = list(zip(ids, items, strict=True))

@@ -1,8 +1,8 @@
 """File records: capacity reservation, committed offsets and states.
 
-A file is `uploading` from its start until `upload:finish`, then `complete`;
-`deleted` and `failed` files stay as rows so that their routes can answer
-with the right status, but count against no capacity.
+A file is `uploading` from its start until `upload:finish`, then `complete`.
+Deleted and failed files stay as rows, so that their routes return the
+right status, but count against no capacity.
 """
 
 import re

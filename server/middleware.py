@@ -69,7 +69,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except DropSpaceError as error:
         return render_error(request, error)
     except DBAPIError:
-        log.warning("database unavailable path=%s", request.path)
+        # The route's pattern, not the path: paths carry join tokens.
+        route = request.match_info.route.resource
+        pattern = route.canonical if route is not None else "unknown"
+        log.warning("database unavailable route=%s", pattern)
         return render_error(
             request,
             ServiceUnavailable("The database is unavailable; retry in a few seconds."),

@@ -1,8 +1,8 @@
 """Socket.IO: the server object, the handshake, and every client event.
 
 A connection is authenticated once, in the connect handler, by the device
-cookie; every event handler then checks membership through the records, and
-rooms are entered only after such a check.
+cookie. Every event handler then checks membership in the records, and a
+connection enters a session's room only after such a check.
 """
 
 import logging
@@ -45,12 +45,12 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
-        # Origins are checked in the connect handler, which can answer with
-        # the standard error object; Engine.IO's own check would not.
+        # Origins are checked in the connect handler, because its refusal
+        # carries the standard error object, which Engine.IO's check cannot.
         cors_allowed_origins=[],
         transports=["websocket"],
         # aiohttp 3.14 closes a WebSocket on a message of max_msg_size bytes
-        # or more, and Engine.IO passes this value as max_msg_size; one byte
+        # or more, and Engine.IO passes this value as max_msg_size. One byte
         # more lets a message of exactly socket_max_message_bytes through.
         max_http_buffer_size=settings.socket_max_message_bytes + 1,
         ping_interval=20,

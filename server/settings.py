@@ -86,7 +86,7 @@ class Settings:
 
     @property
     def files_dir(self) -> Path:
-        """Folder that holds every stored file, under generated ids."""
+        """Folder of every stored file, each under a generated id."""
         return self.data_dir / "files"
 
     @functools.cached_property

@@ -19,7 +19,7 @@ _HASH_BLOCK_BYTES = 1024 * 1024
 
 
 class Storage:
-    """The folder tree under the data dir that holds every stored file."""
+    """The folder tree under the data dir that contains every stored file."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

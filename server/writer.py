@@ -2,11 +2,11 @@
 
 It writes a chunk only at the committed offset. The per-file condition keeps
 one writer per file in this process. python-socketio runs each event in its
-own task, so a Socket.IO chunk may reach the writer before an earlier one;
-`note_arrival` records chunks in the order they came off the socket, and a
-chunk ahead of the committed offset waits only while an earlier arrival can
-still fill the gap. The fenced UPDATE in `files.commit_offset` keeps the
-database the judge.
+own task, so a Socket.IO chunk may reach the writer before an earlier one.
+`note_arrival` therefore records chunks in the order they came off the
+socket, and a chunk ahead of the committed offset waits while an earlier
+arrival can still fill the gap. The fenced UPDATE in `files.commit_offset`
+keeps the database the judge.
 """
 
 import asyncio
@@ -44,7 +44,7 @@ Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 @dataclass
 class UploadState:
-    """What this process keeps in memory about one upload in progress."""
+    """In-memory state of one upload in progress, in this process."""
 
     session_id: str
     committed: int
