@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,9 +213,8 @@ class ChunkWriter:
         try:
             async with aiofiles.open(path, "r+b") as stream:
                 await stream.seek(start)
-                async for block in chunk.blocks():
-                    await _write_and_hash(stream, block, hasher)
-                    written += len(block)
+                async for length in _pipeline(stream, chunk, hasher):
+                    written += length
                     progress = start + written
                     await self._report_progress(stored, state, progress, final=False)
                 await stream.flush()
@@ -312,6 +311,31 @@ async def uploader_file(
             state=stored.state,
         )
     return stored
+
+
+async def _pipeline(stream: Any, chunk: ChunkSource, hasher: Any) -> AsyncIterator[int]:
+    """Write and hash each block while the next one arrives; yield lengths.
+
+    Without the overlap the socket sits idle during every write, because
+    aiohttp stops reading once its small buffer is full.
+    """
+    pending: asyncio.Task[None] | None = None
+    pending_length = 0
+    try:
+        async for block in chunk.blocks():
+            if pending is not None:
+                await pending
+                yield pending_length
+            pending = asyncio.create_task(_write_and_hash(stream, block, hasher))
+            pending_length = len(block)
+        if pending is not None:
+            await pending
+            yield pending_length
+    finally:
+        if pending is not None and not pending.done():
+            # The body broke off: let the block in the executor finish before
+            # the file closes under it.
+            await asyncio.wait([pending])
 
 
 async def _write_and_hash(stream: Any, block: bytes, hasher: Any) -> None:
