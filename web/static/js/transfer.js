@@ -16,12 +16,28 @@ function retryDelayMs(failures, error) {
   return Math.max(delay, serverWait);
 }
 
-async function readSlice(file, start, end) {
+// The chunk goes out as a Blob slice: reading it into an ArrayBuffer first
+// copied every byte once more in the page and cut throughput against a
+// plain sink from 350 to 224 MB/s (bench/upload_browser.py).
+async function sendSlice(file, fileId, start, end, signal) {
   try {
-    return await file.slice(start, end).arrayBuffer();
+    return await putChunk(fileId, start, file.slice(start, end), signal);
+  } catch (error) {
+    if (error.code === "network_error" && !(await isReadable(file, start, end))) {
+      // The file was moved, changed or lost its permission since it was
+      // picked, which fetch() reports as a network error.
+      throw clientError("file_unreadable");
+    }
+    throw error;
+  }
+}
+
+async function isReadable(file, start, end) {
+  try {
+    await file.slice(start, Math.min(end, start + 1)).arrayBuffer();
+    return true;
   } catch {
-    // The file was moved, changed or lost its permission since it was picked.
-    throw clientError("file_unreadable");
+    return false;
   }
 }
 
@@ -94,10 +110,10 @@ export class Transfer {
   async sendChunks() {
     while (this.offset < this.size) {
       const end = Math.min(this.size, this.offset + this.chunkBytes);
-      const bytes = await readSlice(this.file, this.offset, end);
       this.throwIfStopped();
       this.controller = new AbortController();
-      const committed = await putChunk(this.fileId, this.offset, bytes, this.controller.signal);
+      const signal = this.controller.signal;
+      const committed = await sendSlice(this.file, this.fileId, this.offset, end, signal);
       if (!(committed > this.offset && committed <= this.size)) {
         throw clientError("unexpected_response");
       }
