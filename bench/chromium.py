@@ -1,7 +1,7 @@
 """Debian's Chromium, launched directly on one URL, with no DevTools attached.
 
-With DevTools attached, Chromium copies every WebSocket frame to the driver,
-which slows uploads; so the page reports its results over HTTP instead.
+Without a driver the browser does no work for one during an upload, and the
+bench page reports its results to its own server over HTTP.
 """
 
 import os
@@ -24,7 +24,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # Every request of the page goes to the loopback server it came from.
+    # No proxy: the page's requests go straight to its loopback server.
     "--no-proxy-server",
 ]
 

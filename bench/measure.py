@@ -108,8 +108,8 @@ class RunMeter:
     def wait_quiet(self) -> None:
         """Flush earlier runs' writes to disk, then wait for a quiet machine.
 
-        Without the flush, the kernel writes back the files of earlier runs
-        during this one and delays its fdatasync calls.
+        Without the flush, the kernel may write back the files of earlier
+        runs during this one, which can delay its fdatasync calls.
         """
         os.sync()
         self._quiet_wait_s = wait_until_quiet()

@@ -71,7 +71,7 @@ class ServerProcess:
         return self.data_dir / "files"
 
     def remove_sink_file(self) -> None:
-        """Delete what the plain sink stored, so it holds no page cache."""
+        """Delete the file the plain sink wrote, so its pages leave the page cache."""
         (self.work_dir / SINK_FILE).unlink(missing_ok=True)
 
     def start(self) -> None:
