@@ -1,6 +1,7 @@
 """JSON API routes: identity, guest start, sessions, chunk PUT, deletes."""
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,8 @@ from server.middleware import DEVICE_TOKEN
 from server.pages import bootstrap_data
 from server.plans import plan_for
 from server.qr import qr_svg
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def ok(**fields: Any) -> web.Response:
@@ -132,13 +135,14 @@ async def session_qr(request: web.Request) -> web.Response:
 async def put_chunk(request: web.Request) -> web.Response:
     """Write one chunk of an upload from the request body."""
     device = await _known_device(request)
+    settings = request.app[keys.SETTINGS]
     length = request.content_length
     if length is None:
         raise LengthRequired(
             "A chunk PUT needs a Content-Length header; send the chunk as one body."
         )
     raw_offset = request.query.get("offset", "")
-    if not raw_offset.isdigit():
+    if not _ASCII_DIGITS.fullmatch(raw_offset):
         raise BadRequest(
             f"Query parameter offset={raw_offset!r} is not a non-negative integer."
         )
@@ -146,8 +150,8 @@ async def put_chunk(request: web.Request) -> web.Response:
         request.match_info["file_id"],
         device.id,
         int(raw_offset),
-        StreamChunk(request.content, length),
-        max_bytes=request.app[keys.SETTINGS].max_http_chunk_bytes,
+        StreamChunk(request.content, length, settings.chunk_idle_timeout_s),
+        max_bytes=settings.max_http_chunk_bytes,
         wait_for_turn=False,
     )
     return ok(offset=offset)

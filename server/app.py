@@ -8,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from server import api, downloads, events, keys, pages, realtime
+from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
 from server.expiry import Expiry
 from server.middleware import device_cookie, errors, origin_check, security_headers
@@ -39,7 +40,7 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     _add_routes(app)
-    app.cleanup_ctx.extend([_database, _socket_server, _services])
+    app.cleanup_ctx.extend([_data_dir, _database, _socket_server, _services])
     return app
 
 
@@ -58,6 +59,15 @@ def _add_routes(app: web.Application) -> None:
     router.add_delete("/api/files/{file_id}", api.delete_file)
     router.add_get("/socket.io/", realtime.socketio_endpoint)
     router.add_static("/static/", web_dir() / "static", append_version=False)
+
+
+async def _data_dir(app: web.Application) -> AsyncIterator[None]:
+    # TODO: several server processes on one data dir (the production stack)
+    # need recovery that spares uploads another process is writing; until
+    # then each data dir serves one process.
+    fd = lock_data_dir(app[keys.SETTINGS].data_dir)
+    yield
+    unlock_data_dir(fd)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

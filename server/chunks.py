@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from aiohttp import StreamReader
+from aiohttp import EofStream, StreamReader
 
-from server.errors import BadRequest
+from server.errors import BadRequest, ChunkTimeout
 
 BLOCK_BYTES = 1024 * 1024
 
@@ -36,22 +36,45 @@ class BytesChunk:
 
 
 class StreamChunk:
-    """A chunk streamed from an HTTP request body of known length."""
+    """A chunk streamed from an HTTP request body of known length.
 
-    def __init__(self, reader: StreamReader, length: int) -> None:
+    A body that sends nothing for `idle_timeout_s` is abandoned, so a client
+    that lost its network cannot hold the file's writer for hours.
+    """
+
+    def __init__(
+        self, reader: StreamReader, length: int, idle_timeout_s: float
+    ) -> None:
         self.length = length
         self._reader = reader
+        self._idle_timeout_s = idle_timeout_s
 
     async def blocks(self) -> AsyncIterator[bytes]:
-        remaining = self.length
-        while remaining > 0:
-            try:
-                block = await self._reader.readexactly(min(BLOCK_BYTES, remaining))
-            except asyncio.IncompleteReadError as error:
-                received = self.length - remaining + len(error.partial)
-                raise BadRequest(
-                    f"The chunk body ended after {received} of {self.length} "
-                    "bytes; resend the chunk."
-                ) from None
-            remaining -= len(block)
-            yield block
+        received = 0
+        pieces: list[bytes] = []
+        pending = 0
+        while received < self.length:
+            piece = await self._read_piece(received)
+            received += len(piece)
+            pieces.append(piece)
+            pending += len(piece)
+            if pending >= BLOCK_BYTES or received == self.length:
+                yield b"".join(pieces)
+                pieces, pending = [], 0
+
+    async def _read_piece(self, received: int) -> bytes:
+        try:
+            piece = await asyncio.wait_for(self._reader.readany(), self._idle_timeout_s)
+        except TimeoutError:
+            raise ChunkTimeout(
+                f"The chunk body sent nothing for {self._idle_timeout_s:g} s after "
+                f"{received} of {self.length} bytes; resend the chunk."
+            ) from None
+        except (ConnectionError, EofStream):
+            piece = b""
+        if not piece:
+            raise BadRequest(
+                f"The chunk body ended after {received} of {self.length} "
+                "bytes; resend the chunk."
+            )
+        return piece

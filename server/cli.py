@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 
 from server.app import create_app
+from server.datalock import DataDirInUse
 from server.db import create_engine, migrate
 from server.settings import Settings
 
@@ -27,15 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"dropspace: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    except ValueError:
+        print(
+            f"dropspace: DROPSPACE_LOG_LEVEL={settings.log_level!r} is not a "
+            "logging level; use DEBUG, INFO, WARNING or ERROR.",
+            file=sys.stderr,
+        )
+        return 2
     if arguments.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0
-    _serve(settings)
-    return 0
+    return _serve(settings)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -46,16 +54,28 @@ async def _migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings) -> int:
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=lambda _: _announce(settings),
+            access_log=None,
+            # Uploads in flight get this long to finish their chunk; their
+            # clients resume from the committed offset after a restart.
+            shutdown_timeout=5,
+        )
+    except (DataDirInUse, OSError) as error:
+        print(f"dropspace: {error}", file=sys.stderr)
+        return 1
+    log.info("server stopped")
+    return 0
+
+
+def _announce(settings: Settings) -> None:
     print(f"DropSpace is running. Open {settings.origin} on your other devices.")
     print(f"On this machine: http://127.0.0.1:{settings.port}")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
 
 
 if __name__ == "__main__":

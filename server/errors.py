@@ -98,6 +98,11 @@ class SessionEnded(DropSpaceError):
     code = "session_ended"
 
 
+class ChunkTimeout(DropSpaceError):
+    status = 408
+    code = "chunk_timeout"
+
+
 class LengthRequired(DropSpaceError):
     status = 411
     code = "length_required"
@@ -136,6 +141,11 @@ class SessionLimit(DropSpaceError):
 class RateLimited(DropSpaceError):
     status = 429
     code = "rate_limited"
+
+
+class InternalError(DropSpaceError):
+    status = 500
+    code = "internal_error"
 
 
 class ServiceUnavailable(DropSpaceError):

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.errors import (
+    BadRequest,
     CapacityExceeded,
     FileLimit,
     InvalidSize,
@@ -83,7 +84,7 @@ class StoredFile:
 def parse_declaration(raw: object, index: int) -> FileDeclaration:
     """Validate one declared file, or raise an error naming the bad value."""
     if not isinstance(raw, dict):
-        raise InvalidSize(
+        raise BadRequest(
             f"File entry {index} is {raw!r}; send an object with name and size.",
             index=index,
         )
@@ -121,7 +122,7 @@ def _clean_sha256(raw: object, name: str, index: int) -> str | None:
         return None
     if isinstance(raw, str) and _SHA256_PATTERN.match(raw.lower()):
         return raw.lower()
-    raise InvalidSize(
+    raise BadRequest(
         f"SHA-256 {raw!r} of {name!r} is not 64 hex digits; send the digest "
         "in hex or leave it out.",
         index=index,
@@ -290,8 +291,13 @@ async def mark_complete(engine: AsyncEngine, file_id: str, sha256: str) -> bool:
     return result.rowcount == 1
 
 
-async def release(engine: AsyncEngine, stored: StoredFile, state: str) -> bool:
-    """Move a visible file to a final state and free its space.
+async def release(
+    engine: AsyncEngine,
+    stored: StoredFile,
+    state: str,
+    from_states: tuple[str, ...] = VISIBLE_STATES,
+) -> bool:
+    """Move a file from one of from_states to a final state and free its space.
 
     Returns False when another request already did, so the space is freed
     exactly once.
@@ -299,7 +305,7 @@ async def release(engine: AsyncEngine, stored: StoredFile, state: str) -> bool:
     async with engine.begin() as connection:
         result = await connection.execute(
             update(files)
-            .where(files.c.id == stored.id, files.c.state.in_(VISIBLE_STATES))
+            .where(files.c.id == stored.id, files.c.state.in_(from_states))
             .values(state=state, updated_at=utc_now())
         )
         if result.rowcount != 1:

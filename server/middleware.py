@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server import keys
 from server.devices import COOKIE_NAME, is_well_formed
-from server.errors import DropSpaceError, NotFound, ServiceUnavailable
+from server.errors import DropSpaceError, InternalError, NotFound, ServiceUnavailable
 from server.origins import allowed_origins, check_origin
 from server.tokens import new_secret
 
@@ -81,6 +81,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render_error(
             request, NotFound(f"No page at {request.path!r}; check the address.")
         )
+    except web.HTTPException:
+        raise
+    except Exception:
+        route = request.match_info.route.resource
+        pattern = route.canonical if route is not None else "unknown"
+        log.exception("request failed route=%s", pattern)
+        return render_error(request, InternalError("Internal error; try again."))
 
 
 def render_error(request: web.Request, error: DropSpaceError) -> web.StreamResponse:

@@ -11,9 +11,10 @@ from urllib.parse import quote
 from server.errors import InvalidName
 
 MAX_NAME_BYTES = 255
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+# Cc control, Cf format (bidi controls among them), Cs surrogate, Zl and Zp
+# line and paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_ZERO_WIDTH_JOINER = "\u200d"
 _SEPARATORS = re.compile(r"[/\\]")
 _FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9 !#$%&\'()*+,\-.;=@\[\]^_`{}~]")
 
@@ -27,6 +28,10 @@ def validate_name(raw: object, index: int = 0) -> str:
     name = unicodedata.normalize("NFC", raw)
     _check_characters(name, index)
     size = len(name.encode())
+    if name.strip() == "":
+        raise InvalidName(
+            f"File name {name!r} is only spaces; give the file a name.", index=index
+        )
     if size == 0:
         raise InvalidName("File name is empty; give the file a name.", index=index)
     if size > MAX_NAME_BYTES:
@@ -43,14 +48,30 @@ def validate_name(raw: object, index: int = 0) -> str:
     return name
 
 
+def unsafe_character(text: str) -> tuple[int, str] | None:
+    """Return the position and character of the first unsafe one, or None.
+
+    Unsafe are control characters, line and paragraph separators, lone
+    surrogates, and invisible format characters such as bidirectional
+    overrides, which can disguise a name. The zero-width joiner stays
+    allowed, because emoji sequences need it.
+    """
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in _UNSAFE_CATEGORIES and char != _ZERO_WIDTH_JOINER:
+            return position, char
+    return None
+
+
 def _check_characters(name: str, index: int) -> None:
-    for position, char in enumerate(name):
-        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
-            raise InvalidName(
-                f"File name {name!r} contains the control character "
-                f"U+{ord(char):04X} at position {position}; remove it.",
-                index=index,
-            )
+    found = unsafe_character(name)
+    if found is not None:
+        position, char = found
+        raise InvalidName(
+            f"File name {name!r} contains the control or invisible character "
+            f"U+{ord(char):04X} at position {position}; remove it.",
+            index=index,
+        )
 
 
 def last_part(name: str) -> str:

@@ -5,6 +5,7 @@ cookie. Every event handler then checks membership in the records, and a
 connection enters a session's room only after such a check.
 """
 
+import collections
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,8 +22,10 @@ from server.errors import (
     BadRequest,
     DeviceRequired,
     DropSpaceError,
+    InternalError,
     NotAllowed,
     NotFound,
+    RateLimited,
     ServiceUnavailable,
 )
 from server.expiry import DELETED
@@ -31,6 +34,8 @@ from server.settings import Settings
 from server.tokens import epoch_ms, utc_now
 
 log = logging.getLogger(__name__)
+
+MAX_EVENTS_IN_FLIGHT = 32
 
 Handler = Callable[
     [web.Application, str, str, dict[str, Any]], Awaitable[dict[str, Any]]
@@ -82,8 +87,9 @@ def register_handlers(app: web.Application) -> None:
 
     sio.on("connect", connect)
     app.on_shutdown.append(_close_sockets)
+    in_flight: collections.Counter[str] = collections.Counter()
     for event, handler in _HANDLERS.items():
-        sio.on(event, _wrap(app, event, handler))
+        sio.on(event, _wrap(app, event, handler, in_flight))
 
 
 async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> None:
@@ -122,29 +128,52 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def _wrap(
-    app: web.Application, event: str, handler: Handler
+    app: web.Application,
+    event: str,
+    handler: Handler,
+    in_flight: collections.Counter[str],
 ) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
     async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
-        if event == events.UPLOAD_CHUNK and isinstance(data, dict):
-            # Before the first await, so chunks are noted in socket order.
-            app[keys.UPLOADS].note_arrival(data.get("file_id"), data.get("offset"))
-        try:
-            if not isinstance(data, dict):
-                raise BadRequest(f"Event {event} needs an object payload.")
-            device_id = (await app[keys.SIO].get_session(sid))["device_id"]
-            return {"ok": True, **await handler(app, sid, device_id, data)}
-        except DropSpaceError as error:
-            return error.body()
-        except DBAPIError:
-            log.warning("database unavailable event=%s", event)
-            return ServiceUnavailable(
-                "The database is unavailable; retry in a few seconds."
+        if in_flight[sid] >= MAX_EVENTS_IN_FLIGHT:
+            # python-socketio starts a task per event, so a client that never
+            # waits for acknowledgements could queue unbounded work.
+            return RateLimited(
+                f"More than {MAX_EVENTS_IN_FLIGHT} events of this connection are "
+                "unanswered; wait for their acknowledgements.",
+                retry_after_s=1,
             ).body()
-        except Exception:
-            log.exception("event handler failed event=%s", event)
-            return {"ok": False, "code": "internal_error", "message": "Internal error."}
+        in_flight[sid] += 1
+        try:
+            return await _handle(app, event, handler, sid, data)
+        finally:
+            in_flight[sid] -= 1
+            if in_flight[sid] <= 0:
+                del in_flight[sid]
 
     return on_event
+
+
+async def _handle(
+    app: web.Application, event: str, handler: Handler, sid: str, data: Any
+) -> dict[str, Any]:
+    if event == events.UPLOAD_CHUNK and isinstance(data, dict):
+        # Before the first await, so chunks are noted in socket order.
+        app[keys.UPLOADS].note_arrival(data.get("file_id"), data.get("offset"))
+    try:
+        if not isinstance(data, dict):
+            raise BadRequest(f"Event {event} needs an object payload.")
+        device_id = (await app[keys.SIO].get_session(sid))["device_id"]
+        return {"ok": True, **await handler(app, sid, device_id, data)}
+    except DropSpaceError as error:
+        return error.body()
+    except DBAPIError:
+        log.warning("database unavailable event=%s", event)
+        return ServiceUnavailable(
+            "The database is unavailable; retry in a few seconds."
+        ).body()
+    except Exception:
+        log.exception("event handler failed event=%s", event)
+        return InternalError("Internal error; try again.").body()
 
 
 async def _join(

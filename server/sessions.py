@@ -1,6 +1,7 @@
 """Sessions and their memberships: create, list, join, check access, end."""
 
 import logging
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from server.errors import (
     SessionEnded,
     SessionLimit,
 )
+from server.names import unsafe_character
 from server.plans import Plan
 from server.schema import accounts, memberships, sessions
 from server.tokens import epoch_ms, new_id, utc_now
@@ -27,6 +29,7 @@ from server.tokens import epoch_ms, new_id, utc_now
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 200
+_JOIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,12 @@ def validate_title(raw: object) -> str:
             f"Title is {len(title)} characters long; "
             f"shorten it to at most {MAX_TITLE_CHARS}."
         )
-    if any(unicodedata.category(char) == "Cc" for char in title):
-        raise InvalidTitle("Title contains control characters; remove them.")
+    found = unsafe_character(title)
+    if found is not None:
+        raise InvalidTitle(
+            f"Title contains the control or invisible character "
+            f"U+{ord(found[1]):04X} at position {found[0]}; remove it."
+        )
     return title
 
 
@@ -206,8 +213,8 @@ async def get_session(engine: AsyncEngine, session_id: object) -> Session | None
 
 async def find_by_join_token(engine: AsyncEngine, join_token: object) -> Session:
     """Return the session a join link names, or raise NotFound."""
-    if not isinstance(join_token, str) or not join_token:
-        raise NotFound("The join link is missing its token; open the full link.")
+    if not isinstance(join_token, str) or not _JOIN_TOKEN.fullmatch(join_token):
+        raise NotFound("The join link is incomplete or mistyped; open the full link.")
     query = select(sessions).where(sessions.c.join_token == join_token)
     async with engine.connect() as connection:
         row = (await connection.execute(query)).first()

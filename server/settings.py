@@ -54,6 +54,9 @@ class Settings:
     socket_chunk_bytes: int = _setting(
         4 * MIB, "Chunk size announced for Socket.IO events."
     )
+    chunk_idle_timeout_s: float = _setting(
+        30.0, "Seconds a chunk PUT may send nothing before it is dropped."
+    )
     sweep_interval_s: float = _setting(60.0, "Seconds between expiry sweeps.")
     progress_interval_s: float = _setting(
         0.25, "Minimum seconds between progress events per file."

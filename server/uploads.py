@@ -162,7 +162,8 @@ class Uploads:
     async def cancel(self, file_id: object, device_id: str) -> None:
         """Drop an upload in progress and free its space; uploader only."""
         stored = await uploader_file(self._engine, file_id, device_id)
-        await self._discard(stored, files.DELETED, "cancelled")
+        # Only while uploading: a finish that won the race keeps its file.
+        await self._discard(stored, files.DELETED, "cancelled", (files.UPLOADING,))
 
     async def delete(self, file_id: object, device_id: str, is_owner: bool) -> None:
         """Delete a file of a session; the session owner or the uploader."""
@@ -179,8 +180,14 @@ class Uploads:
             )
         await self._discard(stored, files.DELETED, "deleted")
 
-    async def _discard(self, stored: StoredFile, state: str, reason: str) -> None:
-        if not await files.release(self._engine, stored, state):
+    async def _discard(
+        self,
+        stored: StoredFile,
+        state: str,
+        reason: str,
+        from_states: tuple[str, ...] = files.VISIBLE_STATES,
+    ) -> None:
+        if not await files.release(self._engine, stored, state, from_states):
             return
         self._writer.close(stored.id)
         await self._storage.remove_file(stored.session_id, stored.id)

@@ -47,6 +47,7 @@ class UploadState:
     """In-memory state of one upload in progress, in this process."""
 
     session_id: str
+    uploader_device_id: str
     committed: int
     # SHA-256 of bytes [0, committed), or None after a restart; finishing
     # then hashes the file from disk instead.
@@ -265,7 +266,7 @@ class ChunkWriter:
         known state of an upload costs no query here.
         """
         known = self.states.get(file_id) if isinstance(file_id, str) else None
-        if known is not None:
+        if known is not None and known.uploader_device_id == device_id:
             return known
         return self.state_for(await uploader_file(self._engine, file_id, device_id))
 
@@ -275,6 +276,7 @@ class ChunkWriter:
         if state is None:
             state = UploadState(
                 session_id=stored.session_id,
+                uploader_device_id=stored.uploader_device_id,
                 committed=stored.committed_bytes,
                 hasher=hashlib.sha256() if stored.committed_bytes == 0 else None,
             )

@@ -39,7 +39,7 @@ export function isRetryable(error) {
   if (!(error instanceof ApiError)) {
     return false;
   }
-  const transient = ["network_error", "timeout", "service_unavailable", "rate_limited"];
+  const transient = ["network_error", "timeout", "service_unavailable", "rate_limited", "chunk_timeout"];
   return transient.includes(error.code) || error.status >= 500;
 }
 

@@ -125,6 +125,9 @@ const MESSAGES = {
     "error.chunk_too_large": "A chunk was larger than the server accepts ({max_bytes}).",
     "error.size_exceeded": "More bytes arrived than the file's size. Upload it again.",
     "error.capacity_exceeded": "Not enough space in the session: {free} free.",
+    "error.file_limit": "The session already holds as many files as it may. Delete some or start another session.",
+    "error.chunk_timeout": "The connection stalled while sending. Retrying.",
+    "error.internal_error": "Something went wrong on the server. Try again.",
     "error.session_limit":
       "Your plan allows {max_sessions} live sessions at once. Delete one or wait until one ends.",
     "error.session_ended": "The session has ended.",
@@ -261,6 +264,9 @@ const MESSAGES = {
     "error.chunk_too_large": "Часть файла больше, чем принимает сервер ({max_bytes}).",
     "error.size_exceeded": "Пришло больше байт, чем размер файла. Загрузите его снова.",
     "error.capacity_exceeded": "В сессии не хватает места: свободно {free}.",
+    "error.file_limit": "В сессии уже максимум файлов. Удалите часть или начните другую сессию.",
+    "error.chunk_timeout": "Передача зависла. Повторяем.",
+    "error.internal_error": "Ошибка на сервере. Попробуйте ещё раз.",
     "error.session_limit":
       "Тариф разрешает действующих сессий одновременно: {max_sessions}. Удалите одну или дождитесь окончания.",
     "error.session_ended": "Сессия завершена.",
