@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 class DataDirInUse(RuntimeError):
-    """Another process holds the data dir."""
+    """Raised when another process has locked the data dir."""
 
 
 def lock_data_dir(data_dir: Path) -> int:
