@@ -29,6 +29,12 @@ async def download(request: web.Request) -> web.StreamResponse:
             f"File {stored.name!r} is {stored.state}; only complete files can be "
             "downloaded."
         )
+    if request.headers.get("Range", "").replace(" ", "") == "bytes=-0":
+        # A suffix of zero bytes selects nothing (RFC 9110, 14.1.3), but
+        # aiohttp's FileResponse would send the whole file.
+        raise web.HTTPRequestRangeNotSatisfiable(
+            headers={"Content-Range": f"bytes */{stored.size}"}
+        )
     path = request.app[keys.STORAGE].final_path(stored.session_id, stored.id)
     headers = {
         "Content-Type": "application/octet-stream",

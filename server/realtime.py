@@ -90,6 +90,7 @@ def register_handlers(app: web.Application) -> None:
     in_flight: collections.Counter[str] = collections.Counter()
     for event, handler in _HANDLERS.items():
         sio.on(event, _wrap(app, event, handler, in_flight))
+    sio.on("*", _unknown_event)
 
 
 async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> None:
@@ -114,6 +115,13 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
     await sio.save_session(sid, {"device_id": device.id})
     await sio.enter_room(sid, events.device_room(device.id))
     log.debug("socket connected device=%s sid=%s", device.id, sid)
+
+
+async def _unknown_event(event: str, sid: str, data: Any = None) -> dict[str, Any]:
+    # Without an acknowledgement a client would wait out its own timeout.
+    return NotFound(
+        f"Unknown event {event!r}; see docs/protocol.md for the events."
+    ).body()
 
 
 async def _close_sockets(app: web.Application) -> None:

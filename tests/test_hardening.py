@@ -111,3 +111,19 @@ async def test_surrogate_title_rejected(shared: SharedSession) -> None:
 
     assert reply.status == 400
     assert reply.json().get("code") == "invalid_title"
+
+
+async def test_unknown_event_answered(shared: SharedSession) -> None:
+    answer = await shared.member.call("upload:teleport", {}, timeout_s=5)
+
+    assert answer.get("ok") is False
+    assert answer.get("code") == "not_found"
+
+
+async def test_empty_suffix_range_unsatisfiable(shared: SharedSession) -> None:
+    file = await shared.member.upload(shared.session_id, "r.bin", b"0123456789")
+
+    reply = await shared.owner.download(file["id"], headers={"Range": "bytes=-0"})
+
+    assert reply.status == 416
+    assert reply.headers.get("Content-Range") == "bytes */10"
