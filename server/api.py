@@ -96,9 +96,7 @@ async def create_session(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     plan = plan_for(account.plan, settings)
     title = sessions.validate_title(body.get("title"))
-    lifetime_s = sessions.validate_lifetime(
-        body.get("lifetime_s"), plan, settings.min_lifetime_s
-    )
+    lifetime_s = sessions.validate_lifetime(body.get("lifetime_s"), plan)
     session = await sessions.create_session(
         request.app[keys.ENGINE], account, device.id, plan, title, lifetime_s
     )

@@ -16,6 +16,7 @@ class Plan:
     max_sessions: int
     capacity_bytes: int
     max_lifetime_s: int
+    min_lifetime_s: int
 
     def public(self) -> dict[str, Any]:
         """Return the plan as clients see it."""
@@ -32,4 +33,5 @@ def plan_for(name: str, settings: Settings) -> Plan:
         max_sessions=settings.guest_max_sessions,
         capacity_bytes=settings.guest_capacity_bytes,
         max_lifetime_s=settings.guest_max_lifetime_s,
+        min_lifetime_s=settings.min_lifetime_s,
     )

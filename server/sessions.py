@@ -100,14 +100,14 @@ def validate_title(raw: object) -> str:
     return title
 
 
-def validate_lifetime(raw: object, plan: Plan, min_lifetime_s: int) -> int:
+def validate_lifetime(raw: object, plan: Plan) -> int:
     """Return a lifetime in seconds within the plan, or raise InvalidLifetime."""
     if raw is None:
         return plan.max_lifetime_s
     valid = isinstance(raw, int) and not isinstance(raw, bool)
-    if not valid or not min_lifetime_s <= raw <= plan.max_lifetime_s:  # type: ignore[operator]
+    if not valid or not plan.min_lifetime_s <= raw <= plan.max_lifetime_s:  # type: ignore[operator]
         raise InvalidLifetime(
-            f"Lifetime {raw!r} s is outside {min_lifetime_s} to "
+            f"Lifetime {raw!r} s is outside {plan.min_lifetime_s} to "
             f"{plan.max_lifetime_s} s allowed by the {plan.name} plan; pick one "
             "in that range.",
             max_lifetime_s=plan.max_lifetime_s,

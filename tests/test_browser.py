@@ -153,3 +153,37 @@ async def test_capacity_error_is_translated(
     await expect(error).to_contain_text("large.bin")
     await expect(error).to_contain_text("не хватает места")
     await expect(owner.get_by_test_id("file-row")).to_have_count(0)
+
+
+async def test_file_delete_needs_second_click(
+    server: RunningServer, browser: Browser, tmp_path: Path
+) -> None:
+    first = write_file(tmp_path / "first.txt", b"first")
+    second = write_file(tmp_path / "second.txt", b"second")
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "Deletes")
+    member = await open_join_link(browser, join_url)
+    await owner.get_by_test_id("file-input").set_input_files([first, second])
+    await expect(complete_rows(member)).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    delete = owner.get_by_test_id("delete-file").first
+
+    await delete.click()
+    await owner.wait_for_timeout(300)
+    rows_after_one_click = await complete_rows(member).count()
+    await delete.click()
+
+    assert rows_after_one_click == 2
+    await expect(complete_rows(member)).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    await expect(complete_rows(owner)).to_have_count(1, timeout=UI_TIMEOUT_MS)
+
+
+async def test_lifetime_minimum_from_settings(
+    start_server: StartServer, browser: Browser
+) -> None:
+    server = await start_server(min_lifetime_s=300)
+    page = await open_page(browser, server.base_url + "/")
+
+    await page.get_by_test_id("start-guest").click()
+    lifetime = page.get_by_test_id("session-lifetime-input")
+
+    await expect(lifetime).to_have_attribute("min", "5", timeout=UI_TIMEOUT_MS)

@@ -2,6 +2,7 @@
 // events and local transfers report progress.
 
 import { fileUrl } from "./api.js";
+import { armThenRun } from "./controls.js";
 import { TEST_IDS, el } from "./dom.js";
 import { describeError } from "./errors.js";
 import { formatBytes, formatPercent, percentOf } from "./format.js";
@@ -193,16 +194,17 @@ export class FileList {
     if (this.hooks.canDelete(file)) {
       const cancels = file.state === "uploading" && this.hooks.isOwn(file);
       const label = cancels ? "files.cancel" : "files.delete";
-      actions.append(
-        el("button", {
-          type: "button",
-          class: "button button-quiet",
-          testid: TEST_IDS.deleteFile,
-          "aria-label": t(`${label}Named`, { name: file.name }),
-          text: t(label),
-          on: { click: () => this.hooks.onDelete(file) },
-        }),
-      );
+      const button = el("button", {
+        type: "button",
+        class: "button button-quiet",
+        testid: TEST_IDS.deleteFile,
+        "aria-label": t(`${label}Named`, { name: file.name }),
+        text: t(label),
+      });
+      // A second click confirms: rows move up after a delete, so a single
+      // click could land on the next file's button.
+      armThenRun(button, t("session.deleteConfirm"), () => this.hooks.onDelete(file));
+      actions.append(button);
     }
     return actions;
   }

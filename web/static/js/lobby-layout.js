@@ -64,6 +64,7 @@ function field(input, labelText, hintText) {
  */
 export function buildCreateForm(plan, onCreate) {
   const maxMinutes = Math.max(1, Math.floor(plan.max_lifetime_s / 60));
+  const minMinutes = Math.min(maxMinutes, Math.max(1, Math.ceil(plan.min_lifetime_s / 60)));
   const title = el("input", {
     type: "text",
     id: "session-title",
@@ -74,7 +75,7 @@ export function buildCreateForm(plan, onCreate) {
   const lifetime = el("input", {
     type: "number",
     id: "session-lifetime",
-    min: 1,
+    min: minMinutes,
     max: maxMinutes,
     step: 1,
     value: String(maxMinutes),
