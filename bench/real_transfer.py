@@ -154,9 +154,9 @@ async def transfer(base: str, items: list[tuple[str, Path]]) -> dict[str, float]
             "upload:start",
             {"session_id": session["id"], "files": declared[first : first + 1000]},
         )
-        refused = [entry for entry in answer["files"] if not entry["ok"]]
-        if refused:
-            raise RuntimeError(f"upload:start rejected files: {refused[:3]}")
+        rejected = [entry for entry in answer["files"] if not entry["ok"]]
+        if rejected:
+            raise RuntimeError(f"upload:start rejected files: {rejected[:3]}")
         ids.extend(entry["id"] for entry in answer["files"])
 
     queue = list(zip(ids, items, strict=True))

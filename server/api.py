@@ -20,7 +20,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def ok(**fields: Any) -> web.Response:
-    """Return a successful JSON answer."""
+    """Return a successful JSON response."""
     return web.json_response({"ok": True, **fields})
 
 

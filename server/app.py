@@ -63,7 +63,7 @@ def _add_routes(app: web.Application) -> None:
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
     # TODO: several server processes on one data dir (the production stack)
-    # need recovery that spares uploads another process is writing; until
+    # need recovery that spares uploads another process is writing. Until
     # then each data dir serves one process.
     fd = lock_data_dir(app[keys.SETTINGS].data_dir)
     yield

@@ -1,7 +1,8 @@
 """Chunk bodies from either transport, read in blocks of bounded size.
 
-HTTP chunks stream from the request body and Socket.IO chunks arrive whole;
-the writer reads both the same way, so memory per chunk stays one block.
+HTTP chunks stream from the request body, and Socket.IO chunks arrive whole.
+The writer reads both as blocks of about 1 MiB, so an HTTP chunk costs one
+block of memory however large it is.
 """
 
 import asyncio

@@ -1,6 +1,6 @@
 """Downloads: plain HTTP GET and HEAD of complete files, with Range support.
 
-aiohttp's FileResponse serves the bytes with sendfile and answers single
+aiohttp's FileResponse serves the bytes with sendfile and responds to single
 ranges with 206 and unsatisfiable or multiple ranges with 416.
 """
 

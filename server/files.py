@@ -186,7 +186,7 @@ async def _check_file_count(
     )
     if (await connection.execute(query)).scalar_one() >= max_files:
         raise FileLimit(
-            f"The session already holds {max_files} files; delete some or "
+            f"The session already contains {max_files} files; delete some or "
             "start another session.",
             max_files=max_files,
         )

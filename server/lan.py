@@ -38,8 +38,9 @@ def pick_lan_address(addresses: dict[str, str]) -> str:
         address = ipaddress.ip_address(text)
         if address.is_loopback or address.is_link_local:
             continue
-        virtual = name.startswith(_VIRTUAL_PREFIXES)
-        rank = (0 if address.is_private else 2) + (1 if virtual else 0)
+        rank = 0 if address.is_private else 2
+        if name.startswith(_VIRTUAL_PREFIXES):
+            rank += 1
         candidates.append((rank, text))
     if not candidates:
         return "127.0.0.1"

@@ -69,10 +69,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except DropSpaceError as error:
         return render_error(request, error)
     except DBAPIError:
-        # The route's pattern, not the path: paths carry join tokens.
-        route = request.match_info.route.resource
-        pattern = route.canonical if route is not None else "unknown"
-        log.warning("database unavailable route=%s", pattern)
+        log.warning("database unavailable route=%s", _route_pattern(request))
         return render_error(
             request,
             ServiceUnavailable("The database is unavailable; retry in a few seconds."),
@@ -84,10 +81,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException:
         raise
     except Exception:
-        route = request.match_info.route.resource
-        pattern = route.canonical if route is not None else "unknown"
-        log.exception("request failed route=%s", pattern)
+        log.exception("request failed route=%s", _route_pattern(request))
         return render_error(request, InternalError("Internal error; try again."))
+
+
+def _route_pattern(request: web.Request) -> str:
+    # Logs name the route's pattern, not the path, because paths carry join
+    # tokens.
+    route = request.match_info.route.resource
+    return route.canonical if route is not None else "unknown"
 
 
 def render_error(request: web.Request, error: DropSpaceError) -> web.StreamResponse:

@@ -25,9 +25,9 @@ class Plan:
 
 def plan_for(name: str, settings: Settings) -> Plan:
     """Return the limits of the named plan."""
-    # TODO: only the guest plan exists until accounts with passwords arrive;
-    # free and pro plans (5 / 10 GiB / 24 h and 20 / 100 GiB / 7 days) come
-    # with them.
+    # TODO: only the guest plan exists until accounts with passwords arrive.
+    # The free and pro plans (5 / 10 GiB / 24 h and 20 / 100 GiB / 7 days)
+    # come with them.
     return Plan(
         name=GUEST,
         max_sessions=settings.guest_max_sessions,

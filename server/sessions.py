@@ -104,16 +104,18 @@ def validate_lifetime(raw: object, plan: Plan) -> int:
     """Return a lifetime in seconds within the plan, or raise InvalidLifetime."""
     if raw is None:
         return plan.max_lifetime_s
-    valid = isinstance(raw, int) and not isinstance(raw, bool)
-    if not valid or not plan.min_lifetime_s <= raw <= plan.max_lifetime_s:  # type: ignore[operator]
-        raise InvalidLifetime(
-            f"Lifetime {raw!r} s is outside {plan.min_lifetime_s} to "
-            f"{plan.max_lifetime_s} s allowed by the {plan.name} plan; pick one "
-            "in that range.",
-            max_lifetime_s=plan.max_lifetime_s,
-        )
-    assert isinstance(raw, int)
-    return raw
+    if (
+        isinstance(raw, int)
+        and not isinstance(raw, bool)
+        and plan.min_lifetime_s <= raw <= plan.max_lifetime_s
+    ):
+        return raw
+    raise InvalidLifetime(
+        f"Lifetime {raw!r} s is outside {plan.min_lifetime_s} to "
+        f"{plan.max_lifetime_s} s allowed by the {plan.name} plan; pick one "
+        "in that range.",
+        max_lifetime_s=plan.max_lifetime_s,
+    )
 
 
 async def create_session(
