@@ -7,6 +7,8 @@ bench routes: the bench page, its test spec, its result and the sink.
 """
 
 import argparse
+import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -37,6 +39,7 @@ def add_bench_routes(app: web.Application, work_dir: Path) -> None:
     app.router.add_get("/bench/go", _go)
     app.router.add_post("/bench/result", _result)
     app.router.add_put("/bench/sink", _sink)
+    app.router.add_put("/bench/verifying-sink", _verifying_sink)
     app.router.add_static("/bench/static/", STATIC_DIR)
 
 
@@ -90,6 +93,34 @@ async def _sink(request: web.Request) -> web.Response:
         async for block in request.content.iter_any():
             stream.write(block)
             received += len(block)
+    return web.json_response({"ok": True, "offset": offset + received})
+
+
+async def _verifying_sink(request: web.Request) -> web.Response:
+    """The sink plus the least a server that checks uploads must add.
+
+    That is a SHA-256 of every byte, in a worker thread so that it overlaps
+    the next read as DropSpace's does, and an `fdatasync` before the answer.
+    It has no database, no protocol and no checks, so it estimates the
+    fastest that a server which verifies uploads can be on this machine.
+    """
+    offset = int(request.query.get("offset", "0"))
+    digest = hashlib.sha256()
+    loop = asyncio.get_running_loop()
+    hashing: asyncio.Future[None] | None = None
+    received = 0
+    path = request.app[WORK_DIR] / SINK_FILE
+    with path.open("r+b" if offset else "wb", buffering=0) as stream:
+        stream.seek(offset)
+        async for block in request.content.iter_any():
+            stream.write(block)
+            received += len(block)
+            if hashing is not None:
+                await hashing
+            hashing = loop.run_in_executor(None, digest.update, block)
+        if hashing is not None:
+            await hashing
+        os.fdatasync(stream.fileno())
     return web.json_response({"ok": True, "offset": offset + received})
 
 

@@ -18,11 +18,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiofiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import events, files
-from server.chunks import ChunkSource
+from server.chunks import Buffers, ChunkSource
 from server.errors import (
     BadRequest,
     ChunkTooLarge,
@@ -36,6 +35,8 @@ from server.sessions import get_session, member_session, require_live
 from server.storage import Storage
 
 MAX_WAITING_CHUNKS = 8
+# At most this many buffers per pwritev call: Linux refuses more than 1024.
+_IOV_MAX = 1024
 CHUNK_TURN_TIMEOUT_S = 30.0
 CHUNK_REORDER_GRACE_S = 1.0
 
@@ -212,14 +213,12 @@ class ChunkWriter:
         written = 0
         path = self._storage.part_path(stored.session_id, stored.id)
         try:
-            async with aiofiles.open(path, "r+b") as stream:
-                await stream.seek(start)
-                async for length in _pipeline(stream, chunk, hasher):
+            async with _open_part(path) as fd:
+                async for length in _pipeline(fd, start, chunk, hasher):
                     written += length
                     progress = start + written
                     await self._report_progress(stored, state, progress, final=False)
-                await stream.flush()
-                await asyncio.to_thread(_sync_data, stream.fileno())
+                await asyncio.to_thread(os.fdatasync, fd)
         except FileNotFoundError:
             # The session ended or the file was deleted, taking the partial
             # file with it, just before this chunk opened it.
@@ -315,39 +314,66 @@ async def uploader_file(
     return stored
 
 
-async def _pipeline(stream: Any, chunk: ChunkSource, hasher: Any) -> AsyncIterator[int]:
-    """Write and hash each block while the next one arrives; yield lengths.
+@contextlib.asynccontextmanager
+async def _open_part(path: os.PathLike[str]) -> AsyncIterator[int]:
+    fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        await asyncio.to_thread(os.close, fd)
+
+
+async def _pipeline(
+    fd: int, start: int, chunk: ChunkSource, hasher: Any
+) -> AsyncIterator[int]:
+    """Store each group of buffers while the next one arrives; yield lengths.
 
     Without the overlap the socket sits idle during every write, because
     aiohttp stops reading once its small buffer is full.
     """
-    pending: asyncio.Task[None] | None = None
-    pending_length = 0
+    pending: asyncio.Task[int] | None = None
+    offset = start
     try:
-        async for block in chunk.blocks():
+        async for group in chunk.groups():
             if pending is not None:
-                await pending
-                yield pending_length
-            pending = asyncio.create_task(_write_and_hash(stream, block, hasher))
-            pending_length = len(block)
+                yield await pending
+            pending = asyncio.create_task(
+                asyncio.to_thread(_store_group, fd, offset, group, hasher)
+            )
+            offset += sum(len(buffer) for buffer in group)
         if pending is not None:
-            await pending
-            yield pending_length
+            yield await pending
     finally:
         if pending is not None and not pending.done():
-            # The body broke off: let the block in the executor finish before
+            # The body broke off: let the group in the executor finish before
             # the file closes under it.
             await asyncio.wait([pending])
 
 
-async def _write_and_hash(stream: Any, block: bytes, hasher: Any) -> None:
-    if hasher is None:
-        await stream.write(block)
-        return
-    # The write and the hash run on two executor threads at once; both
-    # release the GIL for large buffers.
-    await asyncio.gather(stream.write(block), asyncio.to_thread(hasher.update, block))
+def _store_group(fd: int, offset: int, group: Buffers, hasher: Any) -> int:
+    """Write a group of buffers at an offset and hash them; return the length.
+
+    One executor call per group: the write and the hash both release the
+    GIL, and a single hand-off costs less than one for each.
+    """
+    views = [memoryview(buffer) for buffer in group]
+    position = offset
+    for first in range(0, len(views), _IOV_MAX):
+        position = _write_all(fd, position, views[first : first + _IOV_MAX])
+    if hasher is not None:
+        for view in views:
+            hasher.update(view)
+    return position - offset
 
 
-def _sync_data(fd: int) -> None:
-    os.fdatasync(fd)
+def _write_all(fd: int, offset: int, views: list[memoryview]) -> int:
+    """pwritev until every buffer is written; return the offset after them."""
+    while views:
+        written = os.pwritev(fd, views, offset)
+        offset += written
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views = views[1:]
+        if written:
+            views = [views[0][written:], *views[1:]]
+    return offset

@@ -54,8 +54,8 @@ async function timed(work) {
   return { seconds, details };
 }
 
-async function putSink(body, offset) {
-  const response = await fetch(`/bench/sink?offset=${offset}`, {
+async function putSink(body, offset, route = "sink") {
+  const response = await fetch(`/bench/${route}?offset=${offset}`, {
     method: "PUT",
     headers: { "Content-Type": "application/octet-stream" },
     body,
@@ -69,7 +69,7 @@ async function putSink(body, offset) {
 
 /** Send the whole Blob as one fetch() PUT body: the ceiling. */
 async function fetchWhole(spec, file) {
-  return timed(async () => ({ received: await putSink(file, 0) }));
+  return timed(async () => ({ received: await putSink(file, 0, spec.route) }));
 }
 
 /** Send ArrayBuffer slices one at a time, as the client's chunk loop does. */
