@@ -4,7 +4,11 @@ aiohttp's FileResponse serves the bytes with sendfile and responds to single
 ranges with 206 and unsatisfiable or multiple ranges with 416.
 """
 
+from pathlib import Path
+
+import aiofiles.os
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from server import files, keys, sessions
 from server.devices import find_device
@@ -42,4 +46,38 @@ async def download(request: web.Request) -> web.StreamResponse:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
+    if not await _if_range_holds(request, path):
+        return WholeFileResponse(path, headers=headers)
     return web.FileResponse(path, headers=headers)
+
+
+class WholeFileResponse(web.FileResponse):
+    """A FileResponse that sends the whole file and ignores any Range header."""
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        # aiohttp prepares the response with the request it received, after
+        # the middlewares, so the Range header has to go at this point.
+        return await super().prepare(request.clone(headers=_without_range(request)))
+
+
+async def _if_range_holds(request: web.Request, path: Path) -> bool:
+    """Tell whether a request's Range applies under its If-Range, if any.
+
+    FileResponse checks an If-Range date but treats an entity tag as absent,
+    so it would send part of a file the client's tag no longer names. An
+    entity tag must match the strong ETag that FileResponse sends (RFC 9110,
+    13.1.5), or the whole file goes out.
+    """
+    condition = request.headers.get("If-Range")
+    if condition is None or request.if_range is not None:
+        return True
+    stat = await aiofiles.os.stat(path)
+    return condition.strip() == f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+
+
+def _without_range(request: web.BaseRequest) -> dict[str, str]:
+    return {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in ("range", "if-range")
+    }

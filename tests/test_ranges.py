@@ -93,3 +93,29 @@ async def test_range_head_matches_get(ranged: RangedFile) -> None:
     assert reply.headers.get("Content-Length") == str(FILE_SIZE)
     assert reply.headers.get("Accept-Ranges") == "bytes"
     assert reply.body == b""
+
+
+async def test_if_range_matching_etag_partial(ranged: RangedFile) -> None:
+    etag = (await ranged.get()).headers.get("ETag", "")
+    reply = await ranged.get({"Range": "bytes=0-99", "If-Range": etag})
+
+    assert etag.startswith('"')
+    assert reply.status == 206
+    assert reply.body == WHOLE[:100]
+
+
+@pytest.mark.parametrize("tag", ['"not-this-file"', 'W/"weak"'])
+async def test_if_range_other_etag_whole(ranged: RangedFile, tag: str) -> None:
+    reply = await ranged.get({"Range": "bytes=0-99", "If-Range": tag})
+
+    assert reply.status == 200
+    assert reply.headers.get("Content-Length") == str(FILE_SIZE)
+    assert reply.body == WHOLE
+
+
+async def test_if_range_old_date_whole(ranged: RangedFile) -> None:
+    before_upload = "Mon, 01 Jan 2001 00:00:00 GMT"
+    reply = await ranged.get({"Range": "bytes=0-99", "If-Range": before_upload})
+
+    assert reply.status == 200
+    assert reply.body == WHOLE
