@@ -34,6 +34,13 @@ def read_at(path: Path, offset: int, length: int) -> bytes:
         return os.pread(stream.fileno(), length, offset)
 
 
+async def _read_chunk(path: Path, offset: int, size: int, chunk_bytes: int) -> bytes:
+    length = min(chunk_bytes, size - offset)
+    if length <= 0:
+        return b""
+    return await asyncio.to_thread(read_at, path, offset, length)
+
+
 class Device:
     """One device: an HTTP client and a Socket.IO client sharing a cookie."""
 
@@ -101,18 +108,29 @@ class Device:
     async def put_chunks(
         self, url: str, path: Path, size: int, chunk_bytes: int
     ) -> None:
-        """PUT a file to `url?offset=N` in chunks, one at a time."""
+        """PUT a file to `url?offset=N` in chunks, one at a time.
+
+        The next chunk is read from disk while the current one is sent, so
+        the connection does not wait for the disk between chunks.
+        """
         offset = 0
+        upcoming = asyncio.create_task(_read_chunk(path, offset, size, chunk_bytes))
         while offset < size:
-            length = min(chunk_bytes, size - offset)
-            chunk = await asyncio.to_thread(read_at, path, offset, length)
+            chunk = await upcoming
+            upcoming = asyncio.create_task(
+                _read_chunk(path, offset + len(chunk), size, chunk_bytes)
+            )
             async with self.http.put(
                 f"{url}?offset={offset}",
                 data=chunk,
                 headers={"Content-Type": "application/octet-stream"},
             ) as response:
                 answer = _checked(await response.json(), f"PUT at {offset}")
+            if answer["offset"] != offset + len(chunk):
+                upcoming.cancel()
+                raise ProtocolError(f"PUT at {offset} committed {answer['offset']}")
             offset = answer["offset"]
+        upcoming.cancel()
 
     async def upload_http(
         self, file_id: str, path: Path, size: int, chunk_bytes: int
