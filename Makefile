@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format-check format typecheck check bench browser
+.PHONY: install run test lint format-check format typecheck check bench browser caddy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ run: install
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: install browser
+# The deployment tests check the Caddyfile with `caddy adapt` and run Caddy.
+caddy:
+	@command -v caddy >/dev/null || (apt-get update -qq && apt-get install -y -qq caddy)
+
+test: install browser caddy
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 format-check: install

@@ -11,6 +11,7 @@ from server import api, downloads, events, keys, pages, realtime
 from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
 from server.expiry import Expiry
+from server.health import HEALTH_PATH, health_handler
 from server.middleware import device_cookie, errors, origin_check, security_headers
 from server.ratelimit import RateLimiter
 from server.scheduler import Scheduler
@@ -58,6 +59,7 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/api/files/{file_id}", downloads.download)
     router.add_delete("/api/files/{file_id}", api.delete_file)
     router.add_get("/socket.io/", realtime.socketio_endpoint)
+    router.add_get(HEALTH_PATH, health_handler())
     router.add_static("/static/", web_dir() / "static", append_version=False)
 
 

@@ -32,7 +32,7 @@ async def device_cookie(request: web.Request, handler: Handler) -> web.StreamRes
     issued = not is_well_formed(token)
     request[DEVICE_TOKEN] = new_secret() if issued else str(token)
     response = await handler(request)
-    if issued and not request.path.startswith(("/static/", "/socket.io/")):
+    if issued and not request.path.startswith(("/static/", "/socket.io/", "/healthz")):
         response.set_cookie(
             COOKIE_NAME,
             request[DEVICE_TOKEN],

@@ -1,0 +1,222 @@
+"""Caddy, run from the repository's Caddyfile, in front of real upstreams.
+
+Each test copies the Caddyfile with two changes: the upstream names
+`app1:8080` and `app2:8080` become loopback addresses, and a global block
+turns Caddy's admin endpoint off so runs cannot collide on its port. The
+site address comes from SITE_ADDRESS as in production, but as a plain HTTP
+loopback address, because the tests cannot obtain certificates.
+"""
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.content import MIB, Stamped
+from tests.devices import NewDevice, for_file, share_session
+from tests.servers import StartServer, free_port
+
+CADDYFILE = Path(__file__).parent.parent / "Caddyfile"
+PRODUCTION_UPSTREAMS = ("app1:8080", "app2:8080")
+# Bounds for waiting on Caddy, not measurements: a failure reports the log.
+STARTUP_BOUND_S = 20.0
+STOP_BOUND_S = 10.0
+_POLL_INTERVAL_S = 0.1
+
+StartCaddy = Callable[[tuple[str, str], int], Awaitable[str]]
+
+
+def caddyfile_for(upstreams: tuple[str, str]) -> str:
+    """Return the Caddyfile with loopback upstreams and no admin endpoint."""
+    text = CADDYFILE.read_text()
+    for production, loopback in zip(PRODUCTION_UPSTREAMS, upstreams, strict=True):
+        assert text.count(production) == 1, f"the Caddyfile lost {production}"
+        text = text.replace(production, loopback)
+    return "{\n\tadmin off\n}\n\n" + text
+
+
+async def _wait_until_serving(base_url: str, log: Path) -> None:
+    polls = int(STARTUP_BOUND_S / _POLL_INTERVAL_S)
+    async with aiohttp.ClientSession() as client:
+        for _ in range(polls):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with client.get(f"{base_url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(_POLL_INTERVAL_S)
+    output = await asyncio.to_thread(log.read_text)
+    raise AssertionError(f"Caddy did not serve {base_url}:\n{output}")
+
+
+@pytest.fixture
+async def start_caddy(tmp_path: Path) -> AsyncIterator[StartCaddy]:
+    """Yield a function that runs Caddy on a port and returns its base URL."""
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy is not installed; `make test` installs Debian's package"
+    processes: list[asyncio.subprocess.Process] = []
+    log = tmp_path / "caddy.log"
+
+    async def start(upstreams: tuple[str, str], port: int) -> str:
+        config = tmp_path / "Caddyfile"
+        config.write_text(caddyfile_for(upstreams))
+        base_url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as output:
+            process = await asyncio.create_subprocess_exec(
+                caddy,
+                *("run", "--config", str(config), "--adapter", "caddyfile"),
+                env={
+                    "SITE_ADDRESS": base_url,
+                    "HOME": str(tmp_path),
+                    "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                    "XDG_DATA_HOME": str(tmp_path / "data"),
+                },
+                stdout=output,
+                stderr=output,
+            )
+        processes.append(process)
+        await _wait_until_serving(base_url, log)
+        return base_url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        async with asyncio.timeout(STOP_BOUND_S):
+            await process.wait()
+
+
+class EchoUpstream:
+    """An upstream that reports what reached it: headers, body length, upgrades."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def echo(self, request: web.Request) -> web.Response:
+        received = 0
+        async for block in request.content.iter_any():
+            received += len(block)
+        return web.json_response(
+            {
+                "upstream": self.name,
+                "received_bytes": received,
+                "forwarded_proto": request.headers.get("X-Forwarded-Proto"),
+                "forwarded_host": request.headers.get("X-Forwarded-Host"),
+            }
+        )
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        async for message in socket:
+            await socket.send_str(f"{self.name}:{message.data}")
+        return socket
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=0)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_route("*", "/echo", self.echo)
+        app.router.add_get("/ws", self.websocket)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+@pytest.fixture
+async def echo_upstreams() -> AsyncIterator[tuple[EchoUpstream, EchoUpstream]]:
+    pair = (EchoUpstream("app1"), EchoUpstream("app2"))
+    for upstream in pair:
+        await upstream.start()
+    yield pair
+    for upstream in pair:
+        await upstream.stop()
+
+
+async def _echo(
+    client: aiohttp.ClientSession, url: str, body: bytes | None = None
+) -> dict[str, object]:
+    async with client.put(url, data=body) as response:
+        assert response.status == 200, await response.text()
+        answer: dict[str, object] = await response.json()
+        return answer
+
+
+async def test_caddy_passes_largest_chunk(
+    start_caddy: StartCaddy, echo_upstreams: tuple[EchoUpstream, EchoUpstream]
+) -> None:
+    upstreams = tuple(f"127.0.0.1:{upstream.port}" for upstream in echo_upstreams)
+    base_url = await start_caddy((upstreams[0], upstreams[1]), free_port())
+    body = bytes(64 * MIB)
+    async with aiohttp.ClientSession() as client:
+        answer = await _echo(client, f"{base_url}/echo", body)
+    assert answer["received_bytes"] == len(body)
+
+
+async def test_caddy_sets_forwarded_headers(
+    start_caddy: StartCaddy, echo_upstreams: tuple[EchoUpstream, EchoUpstream]
+) -> None:
+    upstreams = tuple(f"127.0.0.1:{upstream.port}" for upstream in echo_upstreams)
+    caddy_port = free_port()
+    base_url = await start_caddy((upstreams[0], upstreams[1]), caddy_port)
+    async with aiohttp.ClientSession() as client:
+        answer = await _echo(client, f"{base_url}/echo")
+    assert answer["forwarded_proto"] == "http"
+    assert answer["forwarded_host"] == f"127.0.0.1:{caddy_port}"
+
+
+async def test_caddy_balances_past_open_websocket(
+    start_caddy: StartCaddy, echo_upstreams: tuple[EchoUpstream, EchoUpstream]
+) -> None:
+    upstreams = tuple(f"127.0.0.1:{upstream.port}" for upstream in echo_upstreams)
+    base_url = await start_caddy((upstreams[0], upstreams[1]), free_port())
+    async with (
+        aiohttp.ClientSession() as client,
+        client.ws_connect(f"{base_url}/ws") as socket,
+    ):
+        await socket.send_str("ping")
+        reply = await socket.receive_str()
+        holder, _ = reply.split(":")
+        assert reply == f"{holder}:ping"
+
+        # least_conn counts the open WebSocket, so a request made while it
+        # is open goes to the other process.
+        answer = await _echo(client, f"{base_url}/echo")
+    assert {holder, answer["upstream"]} == {"app1", "app2"}
+
+
+async def test_dropspace_through_caddy(
+    start_server: StartServer, new_device: NewDevice, start_caddy: StartCaddy
+) -> None:
+    caddy_port = free_port()
+    server = await start_server(
+        public_url=f"http://127.0.0.1:{caddy_port}",
+        http_chunk_bytes=64 * MIB,
+        max_http_chunk_bytes=64 * MIB,
+    )
+    # Two addresses of one server, because two DropSpace processes can share
+    # state only through PostgreSQL, Redis and a shared data dir.
+    port = server.settings.port
+    await start_caddy((f"127.0.0.1:{port}", f"localhost:{port}"), caddy_port)
+
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member)
+    payload = Stamped(64 * MIB + 1)
+    file = await owner.upload(shared.session_id, "big.bin", payload, "http")
+
+    await member.log.wait_for("file:ready", for_file(file["id"]))
+    status, digest = await member.download_sha256(file["id"])
+    assert status == 200
+    assert digest == payload.sha256()
