@@ -26,6 +26,17 @@ def web_dir() -> Path:
     return installed if installed.is_dir() else Path(__file__).parent.parent / "web"
 
 
+def _template_loader(folder: Path) -> jinja2.DictLoader:
+    """Read every template once, so that no page render opens a file.
+
+    A loader that reads from disk on first use would block the event loop
+    in the middle of serving. Templates change only with a new release.
+    """
+    return jinja2.DictLoader(
+        {path.name: path.read_text("utf-8") for path in folder.glob("*.html")}
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the application; resources open when it starts, not here."""
     app = web.Application(
@@ -37,7 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(web_dir() / "templates"),
+        loader=_template_loader(web_dir() / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
     _add_routes(app)

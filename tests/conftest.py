@@ -2,7 +2,7 @@
 
 import dataclasses
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 
 from server.settings import Settings
 from tests.devices import Device, NewDevice, SharedSession, share_session
+from tests.loop_guard import GUARD
 from tests.servers import RunningServer, StartServer, StartShared, free_port
 
 
@@ -30,6 +31,14 @@ def pytest_collection_modifyitems(
     for item in items:
         if "heavy" in item.keywords:
             item.add_marker(skip_heavy)
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_file_calls() -> Iterator[None]:
+    """Fail a test whose server touched files from the event loop's thread."""
+    GUARD.take()
+    yield
+    assert GUARD.take() == []
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.settings import Settings
+from tests.loop_guard import GUARD
 
 if TYPE_CHECKING:
     from tests.devices import SharedSession
@@ -49,16 +50,23 @@ class RunningServer:
         return self.settings.files_dir
 
     async def start(self) -> None:
-        runner = web.AppRunner(
-            create_app(self.settings), shutdown_timeout=SHUTDOWN_TIMEOUT_S
-        )
-        await runner.setup()
-        await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+        # Start-up may block (migrations, recovery); serving may not.
+        GUARD.starting_servers += 1
+        try:
+            runner = web.AppRunner(
+                create_app(self.settings), shutdown_timeout=SHUTDOWN_TIMEOUT_S
+            )
+            await runner.setup()
+            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+        finally:
+            GUARD.starting_servers -= 1
         self.runner = runner
+        GUARD.running_servers += 1
 
     async def stop(self) -> None:
         if self.runner is None:
             return
+        GUARD.running_servers -= 1
         runner, self.runner = self.runner, None
         await runner.cleanup()
 

@@ -16,7 +16,7 @@ from tests.servers import RunningServer, StartShared
 
 async def test_data_dir_lock_held(server: RunningServer) -> None:
     with pytest.raises(DataDirInUse):
-        lock_data_dir(server.data_dir)
+        await asyncio.to_thread(lock_data_dir, server.data_dir)
 
 
 async def test_second_serve_refused(server: RunningServer) -> None:
