@@ -94,7 +94,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _socket_server(app: web.Application) -> AsyncIterator[None]:
     sio = realtime.create_socket_server(app[keys.SETTINGS])
     app[keys.SIO] = sio
+    app[keys.SOCKET_TASKS] = set()
     realtime.register_handlers(app)
+    app.on_shutdown.append(realtime.end_connections)
     yield
 
 

@@ -1,5 +1,6 @@
 """Typed keys under which the application stores its resources."""
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,8 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 # python-socketio ships no type hints, so its server is stored as Any.
 SIO: web.AppKey[Any] = web.AppKey("sio")
+# The handler tasks of open Socket.IO connections, cancelled at shutdown.
+SOCKET_TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("socket_tasks")
 STORAGE = web.AppKey("storage", Storage)
 UPLOADS = web.AppKey("uploads", Uploads)
 EXPIRY = web.AppKey("expiry", Expiry)

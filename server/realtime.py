@@ -5,6 +5,7 @@ cookie. Every event handler then checks membership in the records, and a
 connection enters a session's room only after such a check.
 """
 
+import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
@@ -74,8 +75,31 @@ async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
         headers = request.headers.copy()
         del headers["Sec-WebSocket-Extensions"]
         request = request.clone(headers=headers)
-    response: web.StreamResponse = await request.app[keys.SIO].handle_request(request)
+    connections = request.app[keys.SOCKET_TASKS]
+    task = asyncio.current_task()
+    assert task is not None
+    connections.add(task)
+    try:
+        response: web.StreamResponse = await request.app[keys.SIO].handle_request(
+            request
+        )
+    finally:
+        connections.discard(task)
     return response
+
+
+async def end_connections(app: web.Application) -> None:
+    """Stop every Socket.IO connection's handler when the server stops.
+
+    aiohttp closes the connections first, but python-engineio's WebSocket
+    loop goes on waiting for its send queue, so without this each open
+    page would hold the stop for aiohttp's whole shutdown timeout.
+    """
+    connections: set[asyncio.Task[Any]] = app[keys.SOCKET_TASKS]
+    tasks = list(connections)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def register_handlers(app: web.Application) -> None:
