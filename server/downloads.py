@@ -42,4 +42,10 @@ async def download(request: web.Request) -> web.StreamResponse:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
-    return web.FileResponse(path, headers=headers)
+    response = web.FileResponse(path, headers=headers)
+    # Sent inside the handler, so that removing the device from the session
+    # can cut a download that is still streaming.
+    with request.app[keys.TRANSFERS].track(stored.session_id, device.id, request):
+        await response.prepare(request)
+        await response.write_eof()
+    return response
