@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server import keys, realtime, sessions
+from server import files, keys, realtime, sessions
 from server.accounts import Account, get_account, start_guest
 from server.chunks import StreamChunk
 from server.devices import Device, ensure_device, find_device
@@ -144,14 +144,18 @@ async def put_chunk(request: web.Request) -> web.Response:
         raise BadRequest(
             f"Query parameter offset={raw_offset!r} is not a non-negative integer."
         )
-    offset = await request.app[keys.UPLOADS].write(
-        request.match_info["file_id"],
-        device.id,
-        int(raw_offset),
-        StreamChunk(request.content, length, settings.chunk_idle_timeout_s),
-        max_bytes=settings.max_http_chunk_bytes,
-        wait_for_turn=False,
+    stored = await files.get_file(
+        request.app[keys.ENGINE], request.match_info["file_id"]
     )
+    with request.app[keys.TRANSFERS].track(stored.session_id, device.id, request):
+        offset = await request.app[keys.UPLOADS].write(
+            stored.id,
+            device.id,
+            int(raw_offset),
+            StreamChunk(request.content, length, settings.chunk_idle_timeout_s),
+            max_bytes=settings.max_http_chunk_bytes,
+            wait_for_turn=False,
+        )
     return ok(offset=offset)
 
 

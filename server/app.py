@@ -7,16 +7,29 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import api, downloads, events, keys, pages, realtime
+from server import (
+    api,
+    downloads,
+    events,
+    keys,
+    pages,
+    pairing_events,
+    pairing_pages,
+    realtime,
+)
+from server.counters import MemoryWindowCounter
 from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
 from server.expiry import Expiry
+from server.guesses import WINDOW_S, CodeGuesses, GuessLimits
 from server.health import HEALTH_PATH, health_handler
 from server.middleware import device_cookie, errors, origin_check, security_headers
+from server.presence import Presence
 from server.ratelimit import RateLimiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.transfers import Transfers
 from server.uploads import Uploads
 
 
@@ -46,6 +59,10 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.GUEST_LIMITER] = RateLimiter(20, 3600, "guest account")
     app[keys.SESSION_LIMITER] = RateLimiter(60, 3600, "session creation")
     app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
+    app[keys.PULL_LIMITER] = RateLimiter(20, 600, "device link")
+    app[keys.CODE_GUESSES] = _code_guesses(settings)
+    app[keys.PRESENCE] = Presence()
+    app[keys.TRANSFERS] = Transfers()
     aiohttp_jinja2.setup(
         app,
         loader=_template_loader(web_dir() / "templates"),
@@ -56,16 +73,29 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def _code_guesses(settings: Settings) -> CodeGuesses:
+    # TODO: with DROPSPACE_REDIS_URL set, a Redis WindowCounter should count
+    # here, so that the limits hold across server processes.
+    limits = GuessLimits(
+        per_account=settings.code_failures_per_account,
+        per_address=settings.code_failures_per_address,
+        per_service=settings.code_failures_per_service,
+    )
+    return CodeGuesses(MemoryWindowCounter(WINDOW_S), limits)
+
+
 def _add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/", pages.lobby)
     router.add_get("/s/{join_token}", pages.session_page)
+    router.add_get("/p/{link_token}", pairing_pages.pick_page)
     router.add_get("/api/me", api.me)
     router.add_post("/api/guest", api.guest)
     router.add_get("/api/sessions", api.list_sessions)
     router.add_post("/api/sessions", api.create_session)
     router.add_delete("/api/sessions/{session_id}", api.delete_session)
     router.add_get("/api/sessions/{session_id}/qr.svg", api.session_qr)
+    router.add_get("/api/pairing/qr.svg", pairing_pages.lobby_qr)
     router.add_put("/api/files/{file_id}", api.put_chunk)
     router.add_get("/api/files/{file_id}", downloads.download)
     router.add_delete("/api/files/{file_id}", api.delete_file)
@@ -95,7 +125,7 @@ async def _socket_server(app: web.Application) -> AsyncIterator[None]:
     sio = realtime.create_socket_server(app[keys.SETTINGS])
     app[keys.SIO] = sio
     app[keys.SOCKET_TASKS] = set()
-    realtime.register_handlers(app)
+    realtime.register_handlers(app, pairing_events.HANDLERS)
     app.on_shutdown.append(realtime.end_connections)
     yield
 
@@ -116,6 +146,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
     async def on_ended(session_id: str) -> None:
         uploads.forget_session(session_id)
+        app[keys.PRESENCE].forget_session(session_id)
         await sio.close_room(events.session_room(session_id))
 
     expiry = Expiry(engine, storage, broadcast, on_ended)

@@ -46,9 +46,16 @@ async def download(request: web.Request) -> web.StreamResponse:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
+    response_class = web.FileResponse
     if not await _if_range_holds(request, path):
-        return WholeFileResponse(path, headers=headers)
-    return web.FileResponse(path, headers=headers)
+        response_class = WholeFileResponse
+    response = response_class(path, headers=headers)
+    # Sent inside the handler, so that removing the device from the session
+    # can cut a download that is still streaming.
+    with request.app[keys.TRANSFERS].track(stored.session_id, device.id, request):
+        await response.prepare(request)
+        await response.write_eof()
+    return response
 
 
 class WholeFileResponse(web.FileResponse):

@@ -151,3 +151,14 @@ class InternalError(DropSpaceError):
 class ServiceUnavailable(DropSpaceError):
     status = 503
     code = "service_unavailable"
+
+
+class CodeRejected(DropSpaceError):
+    """A pairing code or device link that is wrong, expired or used.
+
+    The three cases share one message, so a response tells a guesser nothing
+    about which codes exist.
+    """
+
+    status = 404
+    code = "code_rejected"

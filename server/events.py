@@ -16,6 +16,18 @@ FILE_READY = "file:ready"
 FILE_DELETE = "file:delete"
 FILE_DELETED = "file:deleted"
 CLOCK_SYNC = "clock:sync"
+SESSION_REPLACE_LINK = "session:replace_link"
+SESSION_LINK_REPLACED = "session:link_replaced"
+SESSION_REMOVED = "session:removed"
+MEMBER_LIST = "member:list"
+MEMBER_REMOVE = "member:remove"
+MEMBERS_UPDATED = "members:updated"
+PAIRING_OFFER = "pairing:offer"
+PAIRING_OFFERED = "pairing:offered"
+PAIRING_REDEEM = "pairing:redeem"
+PAIRING_PEEK = "pairing:peek"
+PAIRING_PULL = "pairing:pull"
+PAIRING_PULLED = "pairing:pulled"
 
 
 def session_room(session_id: str) -> str:

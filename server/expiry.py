@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import events, files, sessions
+from server import events, files, pairing_codes, sessions
 from server.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,13 @@ class Expiry:
         return True
 
     async def sweep(self) -> int:
-        """End every session past its deadline; return how many ended."""
+        """End every session past its deadline and delete dead pairing offers.
+
+        Returns how many sessions ended.
+        """
         count = 0
         for session_id in await sessions.overdue_session_ids(self._engine):
             if await self.end_session(session_id, EXPIRED):
                 count += 1
+        await pairing_codes.delete_dead_offers(self._engine)
         return count

@@ -7,10 +7,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.expiry import Expiry
+from server.guesses import CodeGuesses
+from server.presence import Presence
 from server.ratelimit import RateLimiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.transfers import Transfers
 from server.uploads import Uploads
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,3 +29,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
 SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)
+PRESENCE = web.AppKey("presence", Presence)
+TRANSFERS = web.AppKey("transfers", Transfers)
+CODE_GUESSES = web.AppKey("code_guesses", CodeGuesses)
+PULL_LIMITER = web.AppKey("pull_limiter", RateLimiter)

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from server import keys, sessions
+from server import join_links, keys, sessions
 from server.accounts import get_account
 from server.devices import find_device
 from server.middleware import DEVICE_TOKEN, page_language
@@ -28,11 +28,12 @@ async def bootstrap_data(request: web.Request) -> dict[str, Any]:
         "account": None if account is None else account.public(),
         "plan": None if plan is None else plan.public(),
         "join_token": None,
+        "link_token": None,
         "public_url": settings.origin,
     }
 
 
-def _render(
+def render_app(
     request: web.Request, bootstrap: dict[str, Any], title: str
 ) -> web.Response:
     context = {"bootstrap": bootstrap, "lang": page_language(request), "title": title}
@@ -43,13 +44,17 @@ def _render(
 
 async def lobby(request: web.Request) -> web.Response:
     """Render the lobby."""
-    return _render(request, await bootstrap_data(request), "DropSpace")
+    return render_app(request, await bootstrap_data(request), "DropSpace")
 
 
 async def session_page(request: web.Request) -> web.Response:
     """Render a session page; 404 for an unknown link, 410 once ended."""
     join_token = request.match_info["join_token"]
-    session = await sessions.find_by_join_token(request.app[keys.ENGINE], join_token)
+    engine = request.app[keys.ENGINE]
+    device = await find_device(engine, request[DEVICE_TOKEN])
+    session = await join_links.find_for_device(
+        engine, join_token, None if device is None else device.id
+    )
     sessions.require_live(session)
     bootstrap = await bootstrap_data(request) | {"join_token": join_token}
-    return _render(request, bootstrap, "DropSpace session")
+    return render_app(request, bootstrap, "DropSpace session")

@@ -15,7 +15,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from server import events, files, keys, sessions
+from server import events, files, join_links, keys, members, roster, sessions
 from server.accounts import get_account
 from server.chunks import BytesChunk
 from server.devices import COOKIE_NAME, ensure_device, get_device, is_well_formed
@@ -26,6 +26,7 @@ from server.errors import (
     InternalError,
     NotAllowed,
     NotFound,
+    NotMember,
     RateLimited,
     ServiceUnavailable,
 )
@@ -93,7 +94,7 @@ async def end_connections(app: web.Application) -> None:
 
     aiohttp closes the connections first, but python-engineio's WebSocket
     loop goes on waiting for its send queue, so without this each open
-    page would hold the stop for aiohttp's whole shutdown timeout.
+    page held the stop for about 5 s.
     """
     connections: set[asyncio.Task[Any]] = app[keys.SOCKET_TASKS]
     tasks = list(connections)
@@ -102,17 +103,23 @@ async def end_connections(app: web.Application) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def register_handlers(app: web.Application) -> None:
+def register_handlers(
+    app: web.Application, extra_handlers: dict[str, Handler] | None = None
+) -> None:
     """Attach the connect handler and every event handler to the server."""
     sio = app[keys.SIO]
 
     async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
         await _connect(app, sid, environ)
 
+    async def disconnect(sid: str, *reason: object) -> None:
+        await _disconnect(app, sid)
+
     sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
     app.on_shutdown.append(_close_sockets)
     in_flight: collections.Counter[str] = collections.Counter()
-    for event, handler in _HANDLERS.items():
+    for event, handler in {**_HANDLERS, **(extra_handlers or {})}.items():
         sio.on(event, _wrap(app, event, handler, in_flight))
     sio.on("*", _unknown_event)
 
@@ -136,9 +143,22 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
             error.message, error.body()
         ) from None
     sio = app[keys.SIO]
-    await sio.save_session(sid, {"device_id": device.id})
+    # The address keys the per-address limit on pairing-code guesses.
+    address = request.remote or "unknown"
+    await sio.save_session(sid, {"device_id": device.id, "address": address})
     await sio.enter_room(sid, events.device_room(device.id))
     log.debug("socket connected device=%s sid=%s", device.id, sid)
+
+
+async def _disconnect(app: web.Application, sid: str) -> None:
+    for session_id, device_id in app[keys.PRESENCE].drop_socket(sid):
+        log.debug("device offline session=%s device=%s", session_id, device_id)
+        try:
+            await roster.announce(app, session_id)
+        except DBAPIError:
+            log.warning(
+                "member list not sent, database unavailable session=%s", session_id
+            )
 
 
 async def _unknown_event(event: str, sid: str, data: Any = None) -> dict[str, Any]:
@@ -215,14 +235,29 @@ async def _join(
     limiter = app[keys.JOIN_LIMITER]
     limiter.check(device_id)
     try:
-        session = await sessions.find_by_join_token(
-            engine, text_field(data, "join_token")
+        session = await join_links.find_for_device(
+            engine, text_field(data, "join_token"), device_id
         )
     except NotFound:
         limiter.hit(device_id)
         raise
+    if await members.was_removed(engine, session.id, device_id):
+        raise NotMember(
+            "The session's owner removed this device; ask the owner to add it "
+            "again with this device's pairing code.",
+            removed=True,
+        )
     await sessions.join(engine, session, device_id)
     await app[keys.SIO].enter_room(sid, events.session_room(session.id))
+    if app[keys.PRESENCE].add(session.id, device_id, sid):
+        await roster.announce(app, session.id)
+    return await _join_ack(app, session, device_id)
+
+
+async def _join_ack(
+    app: web.Application, session: sessions.Session, device_id: str
+) -> dict[str, Any]:
+    engine = app[keys.ENGINE]
     device = await get_device(engine, device_id)
     assert device is not None
     account = await get_account(engine, device.account_id)
@@ -233,6 +268,7 @@ async def _join(
         "files": [
             item.public() for item in await files.list_visible(engine, session.id)
         ],
+        "members": await roster.member_list(app, session),
         "limits": limits(settings),
     }
 
@@ -260,6 +296,8 @@ async def _leave(
 ) -> dict[str, Any]:
     session_id = text_field(data, "session_id")
     await app[keys.SIO].leave_room(sid, events.session_room(session_id))
+    if app[keys.PRESENCE].remove(session_id, sid) is not None:
+        await roster.announce(app, session_id)
     return {}
 
 

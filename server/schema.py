@@ -127,3 +127,31 @@ files = Table(
     Column("completed_at", UtcDateTime),
     Index("ix_files_session_id", "session_id"),
 )
+
+# A device's lobby offer: a short code and a link token, both shown on its
+# lobby, both expiring together, and both used up by one pull.
+pairing_offers = Table(
+    "pairing_offers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("link_token", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_pairing_offers_device_id", "device_id"),
+)
+
+# Join tokens an owner replaced: they admit the session's members only.
+replaced_join_tokens = Table(
+    "replaced_join_tokens",
+    metadata,
+    Column("join_token", String(64), primary_key=True),
+    Column(
+        "session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("replaced_at", UtcDateTime, nullable=False),
+)

@@ -61,6 +61,18 @@ class Settings:
     progress_interval_s: float = _setting(
         0.25, "Minimum seconds between progress events per file."
     )
+    pairing_code_ttl_s: int = _setting(
+        300, "Seconds a lobby's pairing code and QR link stay valid; at most 300."
+    )
+    code_failures_per_account: int = _setting(
+        20, "Wrong pairing codes one account may send per hour."
+    )
+    code_failures_per_address: int = _setting(
+        60, "Wrong pairing codes one network address may send per hour."
+    )
+    code_failures_per_service: int = _setting(
+        1500, "Wrong pairing codes the whole service accepts per hour."
+    )
     log_level: str = _setting("INFO", "Python logging level.")
 
     @classmethod

@@ -77,3 +77,8 @@ export async function putChunk(fileId, offset, bytes, signal) {
   });
   return body.offset;
 }
+
+/** Return the URL of this device's lobby QR code; `version` defeats caches. */
+export function pairingQrUrl(version) {
+  return `/api/pairing/qr.svg?v=${encodeURIComponent(version)}`;
+}

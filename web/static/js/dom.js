@@ -34,6 +34,18 @@ export const TEST_IDS = {
   sessionProblem: "session-problem",
   errorMessage: "error-message",
   langSwitch: "lang-switch",
+  pairingPanel: "pairing-panel",
+  pairingCode: "pairing-code",
+  pairingQr: "pairing-qr",
+  memberList: "member-list",
+  memberRow: "member-row",
+  removeMember: "remove-member",
+  codeInput: "code-input",
+  codeSubmit: "code-submit",
+  replaceLink: "replace-link",
+  pickDevice: "pick-device",
+  pickSession: "pick-session",
+  pickCreate: "pick-create",
 };
 
 const PROPERTIES = new Set(["value", "checked", "disabled", "hidden", "multiple"]);

@@ -11,6 +11,13 @@ export const UPLOAD_FINISH = "upload:finish";
 export const UPLOAD_CANCEL = "upload:cancel";
 export const FILE_DELETE = "file:delete";
 export const CLOCK_SYNC = "clock:sync";
+export const SESSION_REPLACE_LINK = "session:replace_link";
+export const MEMBER_LIST = "member:list";
+export const MEMBER_REMOVE = "member:remove";
+export const PAIRING_OFFER = "pairing:offer";
+export const PAIRING_REDEEM = "pairing:redeem";
+export const PAIRING_PEEK = "pairing:peek";
+export const PAIRING_PULL = "pairing:pull";
 
 // Server to client, sent to a session's room.
 export const UPLOAD_STARTED = "upload:started";
@@ -19,3 +26,10 @@ export const FILE_READY = "file:ready";
 export const FILE_DELETED = "file:deleted";
 export const SESSION_UPDATED = "session:updated";
 export const SESSION_ENDED = "session:ended";
+export const SESSION_LINK_REPLACED = "session:link_replaced";
+export const MEMBERS_UPDATED = "members:updated";
+
+// Server to client, sent to every connection of one device.
+export const SESSION_REMOVED = "session:removed";
+export const PAIRING_OFFERED = "pairing:offered";
+export const PAIRING_PULLED = "pairing:pulled";

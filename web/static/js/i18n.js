@@ -342,6 +342,14 @@ export function onLangChange(listener) {
   return () => listeners.delete(listener);
 }
 
+/**
+ * Add messages for one language from another catalogue module, so that
+ * features keep their strings beside their code. Existing keys stay.
+ */
+export function addMessages(language, messages) {
+  MESSAGES[language] = { ...messages, ...MESSAGES[language] };
+}
+
 export function hasMessage(key) {
   return key in MESSAGES[lang] || key in MESSAGES[FALLBACK];
 }

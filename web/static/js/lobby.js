@@ -1,5 +1,5 @@
 // The lobby: a guest start for new browsers, then the account's live
-// sessions and a form to create one.
+// sessions and a form to create one; on every device, its pairing code.
 
 import * as api from "./api.js";
 import { Countdown } from "./countdown.js";
@@ -11,6 +11,7 @@ import {
   sessionPath,
 } from "./lobby-layout.js";
 import { t } from "./i18n.js";
+import { PairingPanel } from "./lobby-pairing.js";
 import { showError } from "./toast.js";
 
 // The protocol has no event for changes to the account's session list, so
@@ -23,6 +24,7 @@ export class LobbyView {
     this.sessions = [];
     this.countdowns = [];
     this.timer = null;
+    this.pairing = new PairingPanel(app);
     this.onVisible = () => {
       if (document.visibilityState === "visible") {
         this.loadSessions();
@@ -35,17 +37,24 @@ export class LobbyView {
     document.title = t("page.lobbyTitle");
     document.addEventListener("visibilitychange", this.onVisible);
     this.render();
+    this.pairing.start();
     this.loadSessions();
     this.timer = setInterval(() => this.loadSessions(), REFRESH_MS);
   }
 
   unmount() {
     clearInterval(this.timer);
+    this.pairing.stop();
     document.removeEventListener("visibilitychange", this.onVisible);
     this.stopCountdowns();
   }
 
   render() {
+    this.renderMain();
+    this.container.append(this.pairing.build());
+  }
+
+  renderMain() {
     const { account, plan } = this.app.state;
     if (!account) {
       this.container.replaceChildren(buildWelcome(() => this.startGuest()));

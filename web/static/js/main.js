@@ -7,11 +7,14 @@ import { ServerClock } from "./countdown.js";
 import { IDS } from "./dom.js";
 import { describeError } from "./errors.js";
 import { currentLang, onLangChange, setLang, t, translateStatic } from "./i18n.js";
+import "./i18n-pairing.js";
 import { LobbyView } from "./lobby.js";
+import { PickView } from "./pick.js";
 import { SessionView } from "./session.js";
 import { Connection } from "./socket.js";
 
 const SESSION_PATH = /^\/s\/([^/]+)\/?$/;
+const PICK_PATH = /^\/p\/([^/]+)\/?$/;
 // A short drop, such as a server restart, reconnects before this.
 const RECONNECT_NOTICE_DELAY_MS = 1500;
 
@@ -54,6 +57,10 @@ class App {
     const match = SESSION_PATH.exec(path);
     if (match) {
       return new SessionView(this, decodeURIComponent(match[1]));
+    }
+    const pick = PICK_PATH.exec(path);
+    if (pick) {
+      return new PickView(this, decodeURIComponent(pick[1]));
     }
     return new LobbyView(this);
   }

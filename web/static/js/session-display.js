@@ -5,7 +5,7 @@ import { describeError } from "./errors.js";
 import { formatBytes } from "./format.js";
 import { t } from "./i18n.js";
 
-const END_REASONS = new Set(["expired", "deleted"]);
+const END_REASONS = new Set(["expired", "deleted", "removed"]);
 
 /** Show the session's title, link, QR code and capacity. */
 export function showSessionFacts(parts, session, ended) {
@@ -13,7 +13,8 @@ export function showSessionFacts(parts, session, ended) {
   parts.title.textContent = title;
   document.title = t("page.title", { title });
   parts.joinLink.value = session.join_url;
-  const src = qrUrl(session.id);
+  // The link is in the query too, so a replaced link loads a new image.
+  const src = `${qrUrl(session.id)}?link=${encodeURIComponent(session.join_url.split("/").pop())}`;
   if (parts.qr.getAttribute("src") !== src) {
     parts.qr.src = src;
     parts.qr.hidden = false;
@@ -37,11 +38,19 @@ export function showPickersEnabled(parts, enabled) {
   parts.dropZone.classList.toggle("is-disabled", !enabled);
 }
 
+function describeProblem(problem) {
+  if (problem.code === "not_found") {
+    return t("session.notFound");
+  }
+  // A removed device hears the reason when it opens the session again.
+  return problem.fields?.removed ? t("ended.removed") : describeError(problem);
+}
+
 /** Show why the session cannot be shown, or hide the notice for null. */
 export function showProblem(parts, problem, ended) {
   parts.problem.hidden = !problem;
   if (problem) {
-    const message = problem.code === "not_found" ? t("session.notFound") : describeError(problem);
+    const message = describeProblem(problem);
     parts.problem.textContent = t("session.problem", { message });
   }
   parts.grid.hidden = Boolean(problem || ended);

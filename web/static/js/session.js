@@ -11,6 +11,7 @@ import { t } from "./i18n.js";
 import { forgetSession, forgetUpload } from "./resume.js";
 import * as display from "./session-display.js";
 import { buildSessionLayout } from "./session-layout.js";
+import { MembersPanel, listenToMembership } from "./session-members.js";
 import { listenToRoom } from "./session-room.js";
 import { showError, showInfo } from "./toast.js";
 import { UploadManager } from "./upload.js";
@@ -32,6 +33,7 @@ export class SessionView {
     this.unmounted = false;
     this.stops = [];
     this.stopPicking = () => {};
+    this.members = new MembersPanel(this);
   }
 
   mount(container) {
@@ -76,6 +78,8 @@ export class SessionView {
     this.countdown = new Countdown(parts.countdown, this.app.clock, () => this.onDeadline());
     this.stopPicking = wirePicking(parts, (picked) => this.upload(picked), showError);
     parts.copyButton.addEventListener("click", () => this.copyLink());
+    parts.sharePanel.append(this.members.build());
+    parts.copyButton.after(this.members.replaceButton);
     armThenRun(parts.deleteSession, t("session.deleteConfirm"), () => this.deleteSession());
     this.container.replaceChildren(parts.root);
     this.refresh();
@@ -88,6 +92,7 @@ export class SessionView {
     if (this.session) {
       display.showSessionFacts(parts, this.session, this.ended);
     }
+    this.members.showControls(Boolean(this.session && !this.ended && !this.problem));
     if (this.ended) {
       this.countdown.stop();
       display.showEnded(parts, this.ended);
@@ -106,6 +111,9 @@ export class SessionView {
       sessionEnded: (reason) => this.end(reason),
     });
     this.stops.push(stopRoom);
+    this.stops.push(
+      listenToMembership(this.connection, (payload) => this.isForThisSession(payload), this),
+    );
     this.stops.push(this.connection.onReconnect(() => this.join()));
     this.stops.push(this.app.clock.syncEvery(this.connection));
     const warnBeforeLeaving = (event) => {
@@ -156,7 +164,29 @@ export class SessionView {
     this.problem = null;
     this.ensureManager(ack.limits);
     this.fileList.replaceAll(ack.files);
+    this.members.update(ack.members ?? []);
+    this.followJoinUrl(ack.session.join_url);
     this.refresh();
+  }
+
+  /** Show a replaced join link, and keep this page on its address. */
+  onLinkReplaced(joinUrl) {
+    if (!this.session) {
+      return;
+    }
+    this.session.join_url = joinUrl;
+    this.followJoinUrl(joinUrl);
+    this.refresh();
+  }
+
+  // A member that opened a replaced link is moved to the current one, so
+  // the address it copies or bookmarks still admits others.
+  followJoinUrl(joinUrl) {
+    const path = new URL(joinUrl, window.location.href).pathname;
+    this.joinToken = decodeURIComponent(path.split("/").pop());
+    if (path !== window.location.pathname) {
+      window.history.replaceState(null, "", path);
+    }
   }
 
   onJoinFailed(error) {

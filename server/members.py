@@ -1,0 +1,138 @@
+"""Session membership: listing members, pulling devices in, removing them.
+
+A removed device keeps its membership row with `removed_at` set. It cannot
+come back through the join link; only the owner can pull it in again, by
+its lobby code or lobby QR code.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.errors import NotAllowed, NotFound
+from server.schema import devices, memberships
+from server.sessions import Session, require_live
+from server.tokens import epoch_ms, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A device in a session, as the session page lists it."""
+
+    device_id: str
+    label: str
+    is_owner_device: bool
+    joined_at_ms: int
+
+    def public(self, online: bool) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "label": self.label,
+            "owner": self.is_owner_device,
+            "joined_at": self.joined_at_ms,
+            "online": online,
+        }
+
+
+async def list_members(engine: AsyncEngine, session: Session) -> list[Member]:
+    """Return the session's current members, earliest first."""
+    query = (
+        select(
+            memberships.c.joined_at, devices.c.id, devices.c.label, devices.c.account_id
+        )
+        .join(devices, devices.c.id == memberships.c.device_id)
+        .where(
+            memberships.c.session_id == session.id,
+            memberships.c.removed_at.is_(None),
+        )
+        .order_by(memberships.c.joined_at, devices.c.id)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return [
+        Member(
+            device_id=row.id,
+            label=row.label,
+            is_owner_device=row.account_id == session.owner_account_id,
+            joined_at_ms=epoch_ms(row.joined_at),
+        )
+        for row in rows
+    ]
+
+
+async def was_removed(engine: AsyncEngine, session_id: str, device_id: str) -> bool:
+    """Tell whether the owner removed this device from the session."""
+    query = select(memberships.c.removed_at).where(
+        memberships.c.session_id == session_id,
+        memberships.c.device_id == device_id,
+    )
+    async with engine.connect() as connection:
+        removed_at = (await connection.execute(query)).scalar_one_or_none()
+    return removed_at is not None
+
+
+async def pull_in(engine: AsyncEngine, session: Session, device_id: str) -> None:
+    """Make a device a member, re-admitting it if the owner had removed it."""
+    require_live(session)
+    now = utc_now()
+    readmit = (
+        update(memberships)
+        .where(
+            memberships.c.session_id == session.id,
+            memberships.c.device_id == device_id,
+        )
+        .values(removed_at=None)
+    )
+    values = {
+        "session_id": session.id,
+        "device_id": device_id,
+        "joined_at": now,
+        "removed_at": None,
+    }
+    async with engine.begin() as connection:
+        readmitted = (await connection.execute(readmit)).rowcount == 1
+    if not readmitted:
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(insert(memberships).values(values))
+        except IntegrityError:
+            pass  # a join link admitted it at the same moment
+    log.info("device pulled in session=%s device=%s", session.id, device_id)
+
+
+async def remove(engine: AsyncEngine, session: Session, device_id: object) -> str:
+    """Remove a member device; return its id. Owner devices cannot be removed."""
+    if not isinstance(device_id, str):
+        raise NotFound(f"Device {device_id!r} is not in this session.")
+    members = {
+        member.device_id: member for member in await list_members(engine, session)
+    }
+    member = members.get(device_id)
+    if member is None:
+        raise NotFound(
+            f"Device {device_id!r} is not in this session; refresh the device list."
+        )
+    if member.is_owner_device:
+        raise NotAllowed(
+            "This device is signed in to the session owner's account, so it "
+            "cannot be removed; remove other devices only."
+        )
+    query = (
+        update(memberships)
+        .where(
+            memberships.c.session_id == session.id,
+            memberships.c.device_id == device_id,
+            memberships.c.removed_at.is_(None),
+        )
+        .values(removed_at=utc_now())
+    )
+    async with engine.begin() as connection:
+        await connection.execute(query)
+    log.info("device removed session=%s device=%s", session.id, device_id)
+    return device_id

@@ -1,0 +1,202 @@
+"""Socket.IO events for pairing and membership: the four ways into a session.
+
+The lobby requests its device's offer: a code and a link token. A session
+owner pulls a device in by either, replaces the join link, and lists and
+removes member devices. The pulled device is told in its device room, so
+every tab of it moves to the session.
+"""
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from aiohttp import web
+
+from server import events, join_links, keys, members, pairing_codes, roster, sessions
+from server.devices import get_device
+from server.errors import BadRequest, CodeRejected, NotAllowed
+from server.realtime import Handler, is_owner, text_field
+from server.sessions import Session
+from server.tokens import utc_now
+
+log = logging.getLogger(__name__)
+
+# Two lobby tabs that reach the rotation moment together must not both issue
+# an offer, so issuing is serialised per device within this process.
+_issue_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = (
+    weakref.WeakValueDictionary()
+)
+
+
+async def _owned_session(
+    app: web.Application, session_id: object, device_id: str
+) -> Session:
+    session = await sessions.member_session(app[keys.ENGINE], session_id, device_id)
+    if not await is_owner(app, session.owner_account_id, device_id):
+        raise NotAllowed(
+            "Only the session's owner may do this; sign in to the owner's account."
+        )
+    return session
+
+
+async def _offer(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the device's live offer, issuing a new one when it is due."""
+    engine = app[keys.ENGINE]
+    settings = app[keys.SETTINGS]
+    lock = _issue_locks.setdefault(device_id, asyncio.Lock())
+    async with lock:
+        offer = await pairing_codes.current_offer(engine, device_id)
+        if not pairing_codes.needs_rotation(offer, utc_now()):
+            assert offer is not None
+            return offer.public(settings.origin)
+        offer = await pairing_codes.issue_offer(
+            engine, device_id, settings.pairing_code_ttl_s
+        )
+    # Every lobby tab of the device shows the same offer.
+    await app[keys.SIO].emit(
+        events.PAIRING_OFFERED,
+        offer.public(settings.origin),
+        room=events.device_room(device_id),
+    )
+    return offer.public(settings.origin)
+
+
+async def _redeem(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Pull the device whose lobby shows this code into the owner's session."""
+    session = await _owned_session(app, data.get("session_id"), device_id)
+    code = pairing_codes.normalize_code(data.get("code"))
+    owner_account = session.owner_account_id
+    address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
+    guesses = app[keys.CODE_GUESSES]
+    await guesses.reserve(owner_account, address)
+    try:
+        offer = await pairing_codes.use_code(app[keys.ENGINE], code)
+    except CodeRejected:
+        log.info("pairing code rejected session=%s device=%s", session.id, device_id)
+        raise
+    await guesses.release(owner_account, address)
+    return await _pull(app, session, offer.device_id)
+
+
+async def _peek(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Name the device behind a lobby link, for the page that picks a session."""
+    limiter = app[keys.PULL_LIMITER]
+    limiter.check(device_id)
+    try:
+        offer = await pairing_codes.peek_link_token(
+            app[keys.ENGINE], data.get("link_token")
+        )
+    except CodeRejected:
+        limiter.hit(device_id)
+        raise
+    target = await get_device(app[keys.ENGINE], offer.device_id)
+    assert target is not None
+    return {"device": target.public(), "own_device": offer.device_id == device_id}
+
+
+async def _pull_by_link(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Pull the device behind a lobby link into the caller's session."""
+    session = await _owned_session(app, data.get("session_id"), device_id)
+    limiter = app[keys.PULL_LIMITER]
+    limiter.check(device_id)
+    try:
+        offer = await pairing_codes.use_link_token(
+            app[keys.ENGINE], data.get("link_token")
+        )
+    except CodeRejected:
+        limiter.hit(device_id)
+        raise
+    return await _pull(app, session, offer.device_id)
+
+
+async def _pull(
+    app: web.Application, session: Session, target_device_id: str
+) -> dict[str, Any]:
+    await members.pull_in(app[keys.ENGINE], session, target_device_id)
+    settings = app[keys.SETTINGS]
+    public = session.public(settings.origin, None)
+    notice = {
+        "session_id": session.id,
+        "join_url": public["join_url"],
+        "title": session.title,
+    }
+    await app[keys.SIO].emit(
+        events.PAIRING_PULLED, notice, room=events.device_room(target_device_id)
+    )
+    await roster.announce(app, session.id)
+    target = await get_device(app[keys.ENGINE], target_device_id)
+    assert target is not None
+    return {"device": target.public()}
+
+
+async def _replace_link(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    session = await _owned_session(app, data.get("session_id"), device_id)
+    replaced = await join_links.replace_join_link(app[keys.ENGINE], session)
+    public = replaced.public(app[keys.SETTINGS].origin, None)
+    payload = {"session_id": session.id, "join_url": public["join_url"]}
+    await app[keys.SIO].emit(
+        events.SESSION_LINK_REPLACED, payload, room=events.session_room(session.id)
+    )
+    return payload
+
+
+async def _list_members(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    session = await sessions.member_session(
+        app[keys.ENGINE], data.get("session_id"), device_id
+    )
+    return {"members": await roster.member_list(app, session)}
+
+
+async def _remove_member(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Remove a device: its sockets, open transfers and future requests."""
+    session = await _owned_session(app, data.get("session_id"), device_id)
+    target = text_field(data, "device_id")
+    if target == device_id:
+        raise BadRequest("A device cannot remove itself; delete the session instead.")
+    removed = await members.remove(app[keys.ENGINE], session, target)
+    await expel(app, session.id, removed)
+    await roster.announce(app, session.id)
+    return {}
+
+
+async def expel(app: web.Application, session_id: str, device_id: str) -> None:
+    """Take a removed device's sockets out of the room and cut its transfers."""
+    sio = app[keys.SIO]
+    room = events.session_room(session_id)
+    app[keys.PRESENCE].drop_device(session_id, device_id)
+    for sid, _ in list(
+        sio.manager.get_participants("/", events.device_room(device_id))
+    ):
+        await sio.leave_room(sid, room)
+    await sio.emit(
+        events.SESSION_REMOVED,
+        {"session_id": session_id},
+        room=events.device_room(device_id),
+    )
+    app[keys.TRANSFERS].cut(session_id, device_id)
+
+
+HANDLERS: dict[str, Handler] = {
+    events.PAIRING_OFFER: _offer,
+    events.PAIRING_REDEEM: _redeem,
+    events.PAIRING_PEEK: _peek,
+    events.PAIRING_PULL: _pull_by_link,
+    events.SESSION_REPLACE_LINK: _replace_link,
+    events.MEMBER_LIST: _list_members,
+    events.MEMBER_REMOVE: _remove_member,
+}
