@@ -187,3 +187,42 @@ async def test_lifetime_minimum_from_settings(
     lifetime = page.get_by_test_id("session-lifetime-input")
 
     await expect(lifetime).to_have_attribute("min", "5", timeout=UI_TIMEOUT_MS)
+
+
+async def drag_paths_onto(page: Page, paths: list[Path]) -> None:
+    """Drag files or folders from the disk onto the page, as a user would.
+
+    Chromium's own drag pipeline builds the DataTransfer, so a folder
+    arrives as a directory entry, which a script cannot fake.
+    """
+    devtools = await page.context.new_cdp_session(page)
+    data = {
+        "items": [],
+        "files": [str(path) for path in paths],
+        "dragOperationsMask": 1,
+    }
+    box = await page.get_by_test_id("drop-zone").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for kind in ("dragEnter", "dragOver", "drop"):
+        event = {"type": kind, "x": x, "y": y, "data": data}
+        await devtools.send("Input.dispatchDragEvent", event)
+    await devtools.detach()
+
+
+async def test_dragged_folder_keeps_paths(
+    server: RunningServer, browser: Browser, tmp_path: Path
+) -> None:
+    folder = tmp_path / "holiday"
+    (folder / "day 1").mkdir(parents=True)
+    write_file(folder / "plan.txt", b"Beach, then museum\n")
+    write_file(folder / "day 1" / "photo.bin", os.urandom(70_000))
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "Folder drop")
+    member = await open_join_link(browser, join_url)
+
+    await drag_paths_onto(member, [folder])
+
+    await expect(complete_rows(owner)).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    names = await complete_rows(owner).locator(".file-name").all_text_contents()
+    assert sorted(names) == ["holiday/day 1/photo.bin", "holiday/plan.txt"]
