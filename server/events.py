@@ -3,6 +3,7 @@
 SESSION_JOIN = "session:join"
 SESSION_LEAVE = "session:leave"
 SESSION_DELETE = "session:delete"
+SESSION_EXTEND = "session:extend"
 SESSION_UPDATED = "session:updated"
 SESSION_ENDED = "session:ended"
 UPLOAD_START = "upload:start"
@@ -16,6 +17,7 @@ FILE_READY = "file:ready"
 FILE_DELETE = "file:delete"
 FILE_DELETED = "file:deleted"
 CLOCK_SYNC = "clock:sync"
+ACCOUNT_SIGNED_OUT = "account:signed_out"
 
 
 def session_room(session_id: str) -> str:

@@ -6,10 +6,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.expiry import Expiry
+from server.passwords import Passwords
 from server.ratelimit import RateLimiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.throttle import SignInThrottle
 from server.uploads import Uploads
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -23,3 +25,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
 SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)
+PASSWORDS = web.AppKey("passwords", Passwords)
+# Failed sign-ins counted per account name and per client address.
+ACCOUNT_THROTTLE = web.AppKey("account_throttle", SignInThrottle)
+ADDRESS_THROTTLE = web.AppKey("address_throttle", SignInThrottle)

@@ -4,6 +4,7 @@
 export const SESSION_JOIN = "session:join";
 export const SESSION_LEAVE = "session:leave";
 export const SESSION_DELETE = "session:delete";
+export const SESSION_EXTEND = "session:extend";
 export const UPLOAD_START = "upload:start";
 export const UPLOAD_CHUNK = "upload:chunk";
 export const UPLOAD_OFFSET = "upload:offset";
@@ -19,3 +20,6 @@ export const FILE_READY = "file:ready";
 export const FILE_DELETED = "file:deleted";
 export const SESSION_UPDATED = "session:updated";
 export const SESSION_ENDED = "session:ended";
+
+// Server to client, sent to one device's connections.
+export const ACCOUNT_SIGNED_OUT = "account:signed_out";

@@ -10,6 +10,7 @@ import { FileList } from "./file-list.js";
 import { t } from "./i18n.js";
 import { forgetSession, forgetUpload } from "./resume.js";
 import * as display from "./session-display.js";
+import { ExtendControl } from "./session-extend.js";
 import { buildSessionLayout } from "./session-layout.js";
 import { listenToRoom } from "./session-room.js";
 import { showError, showInfo } from "./toast.js";
@@ -77,6 +78,8 @@ export class SessionView {
     this.stopPicking = wirePicking(parts, (picked) => this.upload(picked), showError);
     parts.copyButton.addEventListener("click", () => this.copyLink());
     armThenRun(parts.deleteSession, t("session.deleteConfirm"), () => this.deleteSession());
+    this.extendControl = new ExtendControl(this.connection);
+    parts.deleteSession.before(this.extendControl.button);
     this.container.replaceChildren(parts.root);
     this.refresh();
   }
@@ -88,6 +91,7 @@ export class SessionView {
     if (this.session) {
       display.showSessionFacts(parts, this.session, this.ended);
     }
+    this.extendControl.update(this.session, this.app.state.plan, this.ended);
     if (this.ended) {
       this.countdown.stop();
       display.showEnded(parts, this.ended);
@@ -210,6 +214,7 @@ export class SessionView {
     Object.assign(this.session, { used_bytes, expires_at });
     display.showCapacity(this.parts, this.session);
     this.countdown.setDeadline(expires_at);
+    this.extendControl.update(this.session, this.app.state.plan, this.ended);
   }
 
   onFileDeleted(fileId, reason) {
