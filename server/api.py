@@ -6,14 +6,21 @@ from typing import Any
 
 from aiohttp import web
 
-from server import files, keys, realtime, sessions
+from server import extension, files, keys, realtime, sessions
 from server.accounts import Account, get_account, start_guest
 from server.chunks import StreamChunk
 from server.devices import Device, ensure_device, find_device
-from server.errors import AccountRequired, BadRequest, DeviceRequired, LengthRequired
+from server.errors import (
+    AccountRequired,
+    BadRequest,
+    DeviceRequired,
+    GuestsDisabled,
+    LengthRequired,
+)
 from server.middleware import DEVICE_TOKEN
 from server.pages import bootstrap_data
-from server.plans import plan_for
+from server.plans import get_plan
+from server.proxies import client_address
 from server.qr import qr_svg
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
@@ -71,11 +78,16 @@ async def me(request: web.Request) -> web.Response:
 
 async def guest(request: web.Request) -> web.Response:
     """Create a guest account for this device, or return the one it has."""
-    request.app[keys.GUEST_LIMITER].hit(request.remote or "unknown")
-    device = await _acting_device(request)
     settings = request.app[keys.SETTINGS]
-    account = await start_guest(request.app[keys.ENGINE], device, settings)
-    plan = plan_for(account.plan, settings)
+    if not settings.guest_accounts:
+        raise GuestsDisabled(
+            "This server has no guest accounts; sign in or create an account."
+        )
+    request.app[keys.GUEST_LIMITER].hit(client_address(request))
+    device = await _acting_device(request)
+    engine = request.app[keys.ENGINE]
+    account = await start_guest(engine, device, settings)
+    plan = await get_plan(engine, account.plan, settings)
     return ok(account=account.public(), plan=plan.public())
 
 
@@ -94,7 +106,7 @@ async def create_session(request: web.Request) -> web.Response:
     account = await _account_of(request, device)
     request.app[keys.SESSION_LIMITER].hit(account.id)
     settings = request.app[keys.SETTINGS]
-    plan = plan_for(account.plan, settings)
+    plan = await get_plan(request.app[keys.ENGINE], account.plan, settings)
     title = sessions.validate_title(body.get("title"))
     lifetime_s = sessions.validate_lifetime(body.get("lifetime_s"), plan)
     session = await sessions.create_session(
@@ -110,6 +122,17 @@ async def delete_session(request: web.Request) -> web.Response:
         request.app, request.match_info["session_id"], device.id
     )
     return ok()
+
+
+async def extend_session(request: web.Request) -> web.Response:
+    """Move a session's deadline for its owner, within the plan."""
+    body = await _json_body(request)
+    device = await _known_device(request)
+    session = await extension.extend_session(
+        request.app, request.match_info["session_id"], device.id, body.get("lifetime_s")
+    )
+    account = await get_account(request.app[keys.ENGINE], device.account_id)
+    return ok(session=session.public(request.app[keys.SETTINGS].origin, account))
 
 
 async def session_qr(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from server import (
+    account_api,
     api,
     downloads,
     events,
@@ -16,6 +17,7 @@ from server import (
     pairing_events,
     pairing_pages,
     realtime,
+    self_service,
 )
 from server.counters import MemoryWindowCounter
 from server.datalock import lock_data_dir, unlock_data_dir
@@ -24,11 +26,15 @@ from server.expiry import Expiry
 from server.guesses import WINDOW_S, CodeGuesses, GuessLimits
 from server.health import HEALTH_PATH, health_handler
 from server.middleware import device_cookie, errors, origin_check, security_headers
+from server.passwords import Passwords
+from server.plans import sync_guest_plan
 from server.presence import Presence
 from server.ratelimit import RateLimiter
+from server.removal import sweep_expired_guests
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.throttle import MemoryFailureStore, SignInThrottle
 from server.transfers import Transfers
 from server.uploads import Uploads
 
@@ -56,13 +62,18 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[device_cookie, security_headers, errors, origin_check],
     )
     app[keys.SETTINGS] = settings
-    app[keys.GUEST_LIMITER] = RateLimiter(20, 3600, "guest account")
-    app[keys.SESSION_LIMITER] = RateLimiter(60, 3600, "session creation")
+    app[keys.GUEST_LIMITER] = RateLimiter(
+        settings.guest_starts_per_hour, 3600, "guest account"
+    )
+    app[keys.SESSION_LIMITER] = RateLimiter(
+        settings.session_creations_per_hour, 3600, "session creation"
+    )
     app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
     app[keys.PULL_LIMITER] = RateLimiter(20, 600, "device link")
     app[keys.CODE_GUESSES] = _code_guesses(settings)
     app[keys.PRESENCE] = Presence()
     app[keys.TRANSFERS] = Transfers()
+    _add_account_services(app, settings)
     aiohttp_jinja2.setup(
         app,
         loader=_template_loader(web_dir() / "templates"),
@@ -84,9 +95,21 @@ def _code_guesses(settings: Settings) -> CodeGuesses:
     return CodeGuesses(MemoryWindowCounter(WINDOW_S), limits)
 
 
+def _add_account_services(app: web.Application, settings: Settings) -> None:
+    store = MemoryFailureStore()
+    max_delay_s = settings.signin_max_delay_s
+    free_failures = settings.signin_free_failures
+    app[keys.PASSWORDS] = Passwords(settings.password_hash_concurrency)
+    app[keys.ACCOUNT_THROTTLE] = SignInThrottle(store, free_failures, max_delay_s)
+    # One address may be a whole office behind NAT, so it gets more tries.
+    app[keys.ADDRESS_THROTTLE] = SignInThrottle(store, 4 * free_failures, max_delay_s)
+
+
 def _add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/", pages.lobby)
+    for path in ("/signin", "/signup", "/account"):
+        router.add_get(path, pages.account_page)
     router.add_get("/s/{join_token}", pages.session_page)
     router.add_get("/p/{link_token}", pairing_pages.pick_page)
     router.add_get("/api/me", api.me)
@@ -94,6 +117,7 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/api/sessions", api.list_sessions)
     router.add_post("/api/sessions", api.create_session)
     router.add_delete("/api/sessions/{session_id}", api.delete_session)
+    router.add_post("/api/sessions/{session_id}/extend", api.extend_session)
     router.add_get("/api/sessions/{session_id}/qr.svg", api.session_qr)
     router.add_get("/api/pairing/qr.svg", pairing_pages.lobby_qr)
     router.add_put("/api/files/{file_id}", api.put_chunk)
@@ -101,7 +125,20 @@ def _add_routes(app: web.Application) -> None:
     router.add_delete("/api/files/{file_id}", api.delete_file)
     router.add_get("/socket.io/", realtime.socketio_endpoint)
     router.add_get(HEALTH_PATH, health_handler())
+    _add_account_routes(router)
     router.add_static("/static/", web_dir() / "static", append_version=False)
+
+
+def _add_account_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/api/signup", account_api.signup)
+    router.add_post("/api/signin", account_api.signin)
+    router.add_post("/api/signout", account_api.signout)
+    router.add_post("/api/upgrade", account_api.upgrade)
+    router.add_post("/api/password", self_service.change_password)
+    router.add_post("/api/signout-everywhere", self_service.sign_out_everywhere)
+    router.add_delete("/api/account", self_service.delete_account)
+    router.add_get("/api/devices", self_service.list_devices)
+    router.add_patch("/api/devices/{device_id}", self_service.rename)
 
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
@@ -116,6 +153,7 @@ async def _data_dir(app: web.Application) -> AsyncIterator[None]:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[keys.SETTINGS])
     await migrate(engine)
+    await sync_guest_plan(engine, app[keys.SETTINGS])
     app[keys.ENGINE] = engine
     yield
     await engine.dispose()
@@ -150,7 +188,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await sio.close_room(events.session_room(session_id))
 
     expiry = Expiry(engine, storage, broadcast, on_ended)
-    scheduler = Scheduler(expiry, settings.sweep_interval_s)
+
+    async def sweep_guests() -> int:
+        return await sweep_expired_guests(engine, storage, expiry)
+
+    scheduler = Scheduler(expiry, settings.sweep_interval_s, sweep_guests)
     app[keys.STORAGE] = storage
     app[keys.UPLOADS] = uploads
     app[keys.EXPIRY] = expiry

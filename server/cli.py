@@ -1,15 +1,19 @@
-"""Command line entry point: `dropspace serve` and `dropspace migrate`."""
+"""Command line entry point: `dropspace serve`, `migrate`, `user` and `plan`."""
 
 import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
+from server import admin
+from server.admin import CommandError
 from server.app import create_app
 from server.datalock import DataDirInUse
 from server.db import create_engine, migrate
+from server.plans import Plan
 from server.settings import Settings
 
 log = logging.getLogger("server")
@@ -17,11 +21,7 @@ log = logging.getLogger("server")
 
 def main(argv: list[str] | None = None) -> int:
     """Run a `dropspace` subcommand; return the exit status."""
-    parser = argparse.ArgumentParser(prog="dropspace", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the web server (settings: DROPSPACE_*)")
-    commands.add_parser("migrate", help="bring the database schema up to date")
-    arguments = parser.parse_args(argv)
+    arguments = _parser().parse_args(argv)
 
     try:
         settings = Settings.from_env()
@@ -43,7 +43,93 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0
+    if arguments.command in {"user", "plan"}:
+        return _operate(settings, arguments)
     return _serve(settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dropspace", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the web server (settings: DROPSPACE_*)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
+    user.add_parser(
+        "create", help="create an account with a random password and print it"
+    ).add_argument("username")
+    reset = user.add_parser(
+        "reset-password", help="set a random password, print it, sign out devices"
+    )
+    reset.add_argument("username")
+    user.add_parser(
+        "delete", help="delete an account with its sessions and files"
+    ).add_argument("username")
+
+    plan = commands.add_parser("plan", help="manage plans").add_subparsers(
+        dest="action", required=True
+    )
+    plan.add_parser("list", help="print every plan and its limits")
+    assign = plan.add_parser("set", help="move an account to a plan")
+    assign.add_argument("username")
+    assign.add_argument("plan")
+    edit = plan.add_parser("edit", help="change a plan's limits")
+    edit.add_argument("name")
+    edit.add_argument("--sessions", type=int, help="live sessions an account owns")
+    edit.add_argument("--capacity", help="bytes per session, such as 10GiB")
+    edit.add_argument("--lifetime", help="longest session lifetime, such as 24h")
+    return parser
+
+
+def _operate(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:
+        print(asyncio.run(_run_operation(settings, arguments)))
+    except CommandError as error:
+        print(f"dropspace: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run_operation(settings: Settings, arguments: argparse.Namespace) -> str:
+    command = (arguments.command, arguments.action)
+    if command == ("user", "create"):
+        password = await admin.create_user(settings, arguments.username)
+        return f"Created account {arguments.username}; password: {password}"
+    if command == ("user", "reset-password"):
+        password = await admin.reset_password(settings, arguments.username)
+        return f"New password for {arguments.username}: {password}"
+    if command == ("user", "delete"):
+        await admin.delete_user(settings, arguments.username)
+        return f"Deleted account {arguments.username} with its sessions and files."
+    if command == ("plan", "list"):
+        return _plan_table(await admin.list_plans(settings))
+    if command == ("plan", "set"):
+        await admin.assign_plan(settings, arguments.username, arguments.plan)
+        return f"Account {arguments.username} is now on plan {arguments.plan}."
+    await admin.edit_plan(
+        settings,
+        arguments.name,
+        max_sessions=arguments.sessions,
+        capacity_bytes=_optional(admin.parse_size, arguments.capacity),
+        max_lifetime_s=_optional(admin.parse_duration, arguments.lifetime),
+    )
+    return f"Plan {arguments.name} updated; sessions created from now on use it."
+
+
+def _optional(parse: Callable[[str], int], raw: str | None) -> int | None:
+    return None if raw is None else parse(raw)
+
+
+def _plan_table(plans: list[Plan]) -> str:
+    lines = [f"{'plan':<10} {'sessions':>8} {'capacity_bytes':>16} {'lifetime_s':>10}"]
+    for plan in plans:
+        lines.append(
+            f"{plan.name:<10} {plan.max_sessions:>8} {plan.capacity_bytes:>16} "
+            f"{plan.max_lifetime_s:>10}"
+        )
+    return "\n".join(lines)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -12,10 +12,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.errors import InvalidLabel
+from server.names import unsafe_character
 from server.schema import devices
-from server.tokens import hash_secret, new_id, utc_now
+from server.tokens import epoch_ms, hash_secret, new_id, new_secret, utc_now
 
 COOKIE_NAME = "ds_device"
+MAX_LABEL_CHARS = 100
 _TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 _BROWSERS = (
@@ -120,9 +123,96 @@ async def bind_account(engine: AsyncEngine, device_id: str, account_id: str) -> 
         await connection.execute(query)
 
 
+async def unbind_device(engine: AsyncEngine, device_id: str) -> None:
+    """Sign a device out of its account."""
+    query = update(devices).where(devices.c.id == device_id).values(account_id=None)
+    async with engine.begin() as connection:
+        await connection.execute(query)
+
+
 async def get_device(engine: AsyncEngine, device_id: str) -> Device | None:
     """Return a device by id, or None."""
     query = select(devices).where(devices.c.id == device_id)
     async with engine.connect() as connection:
         row = (await connection.execute(query)).first()
     return None if row is None else _from_row(row)
+
+
+async def rotate_token(engine: AsyncEngine, device_id: str) -> str:
+    """Give a device a new token and return it; the old token stops working.
+
+    Signing in and upgrading rotate the token, so a token that another site
+    or person planted in the browser before sign-in is never signed in.
+    """
+    token = new_secret()
+    query = (
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(token_hash=hash_secret(token), last_seen_at=utc_now())
+    )
+    async with engine.begin() as connection:
+        await connection.execute(query)
+    return token
+
+
+async def sign_out_devices(
+    engine: AsyncEngine, account_id: str, keep_device_id: str | None = None
+) -> list[str]:
+    """Unbind every device of an account but one; return the unbound ids."""
+    condition = devices.c.account_id == account_id
+    if keep_device_id is not None:
+        condition = condition & (devices.c.id != keep_device_id)
+    async with engine.begin() as connection:
+        found = await connection.execute(select(devices.c.id).where(condition))
+        device_ids = list(found.scalars())
+        await connection.execute(
+            update(devices).where(condition).values(account_id=None)
+        )
+    return device_ids
+
+
+async def list_account_devices(
+    engine: AsyncEngine, account_id: str
+) -> list[dict[str, Any]]:
+    """Return the devices signed in to an account, most recently seen first."""
+    query = (
+        select(devices)
+        .where(devices.c.account_id == account_id)
+        .order_by(devices.c.last_seen_at.desc(), devices.c.id)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return [
+        {
+            "id": row.id,
+            "label": row.label,
+            "created_at": epoch_ms(row.created_at),
+            "last_seen_at": epoch_ms(row.last_seen_at),
+        }
+        for row in rows
+    ]
+
+
+def validate_label(raw: object) -> str:
+    """Return a clean device label, or raise InvalidLabel."""
+    if not isinstance(raw, str):
+        raise InvalidLabel(f"Label {raw!r} is not text; send the label as a string.")
+    label = raw.strip()
+    if not 1 <= len(label) <= MAX_LABEL_CHARS:
+        raise InvalidLabel(
+            f"Label is {len(label)} characters long; use 1 to {MAX_LABEL_CHARS}."
+        )
+    found = unsafe_character(label)
+    if found is not None:
+        raise InvalidLabel(
+            f"Label contains the control or invisible character "
+            f"U+{ord(found[1]):04X} at position {found[0]}; remove it."
+        )
+    return label
+
+
+async def rename_device(engine: AsyncEngine, device_id: str, label: str) -> None:
+    """Store a device's new label."""
+    query = update(devices).where(devices.c.id == device_id).values(label=label)
+    async with engine.begin() as connection:
+        await connection.execute(query)

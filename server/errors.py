@@ -48,6 +48,26 @@ class InvalidTitle(DropSpaceError):
     code = "invalid_title"
 
 
+class InvalidUsername(DropSpaceError):
+    status = 400
+    code = "invalid_username"
+
+
+class InvalidPassword(DropSpaceError):
+    status = 400
+    code = "invalid_password"
+
+
+class InvalidLabel(DropSpaceError):
+    status = 400
+    code = "invalid_label"
+
+
+class InvalidCredentials(DropSpaceError):
+    status = 401
+    code = "invalid_credentials"
+
+
 class DeviceRequired(DropSpaceError):
     status = 401
     code = "device_required"
@@ -73,6 +93,16 @@ class OriginNotAllowed(DropSpaceError):
     code = "origin_not_allowed"
 
 
+class SignupClosed(DropSpaceError):
+    status = 403
+    code = "signup_closed"
+
+
+class GuestsDisabled(DropSpaceError):
+    status = 403
+    code = "guests_disabled"
+
+
 class NotFound(DropSpaceError):
     status = 404
     code = "not_found"
@@ -81,6 +111,16 @@ class NotFound(DropSpaceError):
 class OffsetMismatch(DropSpaceError):
     status = 409
     code = "offset_mismatch"
+
+
+class UsernameTaken(DropSpaceError):
+    status = 409
+    code = "username_taken"
+
+
+class NotGuest(DropSpaceError):
+    status = 409
+    code = "not_guest"
 
 
 class UploadIncomplete(DropSpaceError):

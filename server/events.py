@@ -3,6 +3,7 @@
 SESSION_JOIN = "session:join"
 SESSION_LEAVE = "session:leave"
 SESSION_DELETE = "session:delete"
+SESSION_EXTEND = "session:extend"
 SESSION_UPDATED = "session:updated"
 SESSION_ENDED = "session:ended"
 UPLOAD_START = "upload:start"
@@ -28,6 +29,7 @@ PAIRING_REDEEM = "pairing:redeem"
 PAIRING_PEEK = "pairing:peek"
 PAIRING_PULL = "pairing:pull"
 PAIRING_PULLED = "pairing:pulled"
+ACCOUNT_SIGNED_OUT = "account:signed_out"
 
 
 def session_room(session_id: str) -> str:

@@ -319,11 +319,15 @@ async def release(
 
 
 async def retire_session_files(engine: AsyncEngine, session_id: str) -> None:
-    """Mark every visible file of an ended session deleted."""
+    """Mark every visible file of an ended session deleted and free its space."""
     query = (
         update(files)
         .where(files.c.session_id == session_id, files.c.state.in_(VISIBLE_STATES))
         .values(state=DELETED, updated_at=utc_now())
     )
+    release_all = (
+        update(sessions).where(sessions.c.id == session_id).values(reserved_bytes=0)
+    )
     async with engine.begin() as connection:
         await connection.execute(query)
+        await connection.execute(release_all)

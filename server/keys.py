@@ -8,11 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.expiry import Expiry
 from server.guesses import CodeGuesses
+from server.passwords import Passwords
 from server.presence import Presence
 from server.ratelimit import RateLimiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.throttle import SignInThrottle
 from server.transfers import Transfers
 from server.uploads import Uploads
 
@@ -33,3 +35,7 @@ PRESENCE = web.AppKey("presence", Presence)
 TRANSFERS = web.AppKey("transfers", Transfers)
 CODE_GUESSES = web.AppKey("code_guesses", CodeGuesses)
 PULL_LIMITER = web.AppKey("pull_limiter", RateLimiter)
+PASSWORDS = web.AppKey("passwords", Passwords)
+# Failed sign-ins counted per account name and per client address.
+ACCOUNT_THROTTLE = web.AppKey("account_throttle", SignInThrottle)
+ADDRESS_THROTTLE = web.AppKey("address_throttle", SignInThrottle)

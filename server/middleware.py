@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from server import keys
 from server.devices import COOKIE_NAME, is_well_formed
 from server.errors import DropSpaceError, InternalError, NotFound, ServiceUnavailable
-from server.origins import allowed_origins, check_origin
+from server.origins import allowed_origins, check_fetch_site, check_origin
+from server.proxies import is_https
 from server.tokens import new_secret
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,24 @@ async def device_cookie(request: web.Request, handler: Handler) -> web.StreamRes
     request[DEVICE_TOKEN] = new_secret() if issued else str(token)
     response = await handler(request)
     if issued and not request.path.startswith(("/static/", "/socket.io/", "/healthz")):
-        response.set_cookie(
-            COOKIE_NAME,
-            request[DEVICE_TOKEN],
-            max_age=_COOKIE_MAX_AGE_S,
-            path="/",
-            httponly=True,
-            samesite="Lax",
-            secure=request.app[keys.SETTINGS].secure_cookies,
-        )
+        set_device_cookie(request, response, request[DEVICE_TOKEN])
     return response
+
+
+def set_device_cookie(
+    request: web.Request, response: web.StreamResponse, token: str
+) -> None:
+    """Set the device cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    secure = request.app[keys.SETTINGS].secure_cookies or is_https(request)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=_COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+    )
 
 
 @web.middleware
@@ -110,6 +119,9 @@ def render_error(request: web.Request, error: DropSpaceError) -> web.StreamRespo
             "error.html", request, context, status=error.status
         )
     response.headers["Cache-Control"] = "no-store"
+    retry_after_s = error.fields.get("retry_after_s")
+    if isinstance(retry_after_s, int):
+        response.headers["Retry-After"] = str(retry_after_s)
     return response
 
 
@@ -118,6 +130,7 @@ async def origin_check(request: web.Request, handler: Handler) -> web.StreamResp
     """Reject requests that change something from another site's page."""
     if request.method not in _SAFE_METHODS:
         settings = request.app[keys.SETTINGS]
+        check_fetch_site(request.headers.get("Sec-Fetch-Site"))
         check_origin(request.headers.get("Origin"), allowed_origins(settings))
     return await handler(request)
 

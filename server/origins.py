@@ -27,3 +27,18 @@ def check_origin(origin: str | None, allowed: tuple[str, ...]) -> None:
         f"Origin {origin!r} is not this server's; open DropSpace at "
         f"{allowed[0]} instead."
     )
+
+
+def check_fetch_site(fetch_site: str | None) -> None:
+    """Raise OriginNotAllowed when the browser reports another site as sender.
+
+    Browsers send Sec-Fetch-Site on every request; "same-origin" is our own
+    page and "none" is the user's own action, such as a bookmark. "same-site"
+    is rejected too, because a sibling subdomain is another party.
+    """
+    if fetch_site is None or fetch_site in {"same-origin", "none"}:
+        return
+    raise OriginNotAllowed(
+        f"Sec-Fetch-Site {fetch_site!r}: this request came from another site's "
+        "page; open DropSpace itself and try there."
+    )

@@ -13,7 +13,7 @@ from server import join_links, keys, sessions
 from server.accounts import get_account
 from server.devices import find_device
 from server.middleware import DEVICE_TOKEN, page_language
-from server.plans import plan_for
+from server.plans import get_plan
 
 
 async def bootstrap_data(request: web.Request) -> dict[str, Any]:
@@ -22,7 +22,7 @@ async def bootstrap_data(request: web.Request) -> dict[str, Any]:
     settings = request.app[keys.SETTINGS]
     device = await find_device(engine, request[DEVICE_TOKEN])
     account = await get_account(engine, None if device is None else device.account_id)
-    plan = None if account is None else plan_for(account.plan, settings)
+    plan = None if account is None else await get_plan(engine, account.plan, settings)
     return {
         "device": None if device is None else device.public(),
         "account": None if account is None else account.public(),
@@ -30,6 +30,8 @@ async def bootstrap_data(request: web.Request) -> dict[str, Any]:
         "join_token": None,
         "link_token": None,
         "public_url": settings.origin,
+        "guest_accounts": settings.guest_accounts,
+        "signup_open": settings.signup_open,
     }
 
 
@@ -45,6 +47,11 @@ def render_app(
 async def lobby(request: web.Request) -> web.Response:
     """Render the lobby."""
     return render_app(request, await bootstrap_data(request), "DropSpace")
+
+
+async def account_page(request: web.Request) -> web.Response:
+    """Render the sign-in, sign-up or account page; the client picks the form."""
+    return render_app(request, await bootstrap_data(request), "DropSpace account")
 
 
 async def session_page(request: web.Request) -> web.Response:

@@ -15,7 +15,16 @@ import socketio
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from server import events, files, join_links, keys, members, roster, sessions
+from server import (
+    events,
+    extension,
+    files,
+    join_links,
+    keys,
+    members,
+    roster,
+    sessions,
+)
 from server.accounts import get_account
 from server.chunks import BytesChunk
 from server.devices import COOKIE_NAME, ensure_device, get_device, is_well_formed
@@ -320,6 +329,15 @@ async def delete_session(
     await app[keys.EXPIRY].end_session(session.id, DELETED)
 
 
+async def _extend_session(
+    app: web.Application, sid: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    session = await extension.extend_session(
+        app, text_field(data, "session_id"), device_id, data.get("lifetime_s")
+    )
+    return {"expires_at": epoch_ms(session.expires_at)}
+
+
 async def is_owner(app: web.Application, owner_account_id: str, device_id: str) -> bool:
     """Tell whether a device is signed in to the account that owns a session."""
     device = await get_device(app[keys.ENGINE], device_id)
@@ -408,6 +426,7 @@ _HANDLERS: dict[str, Handler] = {
     events.SESSION_JOIN: _join,
     events.SESSION_LEAVE: _leave,
     events.SESSION_DELETE: _delete_session,
+    events.SESSION_EXTEND: _extend_session,
     events.UPLOAD_START: _start,
     events.UPLOAD_CHUNK: _chunk,
     events.UPLOAD_OFFSET: _offset,

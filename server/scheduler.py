@@ -6,6 +6,7 @@ as sessions that passed their deadline while the server was down.
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,9 +22,15 @@ log = logging.getLogger(__name__)
 class Scheduler:
     """Runs expiry at each deadline and sweeps on an interval."""
 
-    def __init__(self, expiry: Expiry, sweep_interval_s: float) -> None:
+    def __init__(
+        self,
+        expiry: Expiry,
+        sweep_interval_s: float,
+        guest_sweep: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
         self._expiry = expiry
         self._sweep_interval_s = sweep_interval_s
+        self._guest_sweep = guest_sweep
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         self._sweeper: asyncio.Task[object] | None = None
@@ -70,7 +77,16 @@ class Scheduler:
             else:
                 if ended:
                     log.info("expiry sweep ended=%d", ended)
+            await self._sweep_guests()
             await asyncio.sleep(self._sweep_interval_s)
+
+    async def _sweep_guests(self) -> None:
+        if self._guest_sweep is None:
+            return
+        try:
+            await self._guest_sweep()
+        except SQLAlchemyError as error:
+            log.warning("guest sweep failed, retrying: %s", error)
 
     async def close(self) -> None:
         """Cancel every timer and task, and wait for the tasks to finish."""

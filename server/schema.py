@@ -15,6 +15,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -69,6 +70,7 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime),
+    Index("ix_accounts_expires_at", "expires_at"),
 )
 
 devices = Table(
@@ -80,6 +82,7 @@ devices = Table(
     Column("account_id", ID, ForeignKey("accounts.id", ondelete="SET NULL")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
+    Index("ix_devices_account_id", "account_id"),
 )
 
 sessions = Table(
@@ -154,4 +157,13 @@ replaced_join_tokens = Table(
         "session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
     ),
     Column("replaced_at", UtcDateTime, nullable=False),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("max_sessions", Integer, nullable=False),
+    Column("capacity_bytes", BigInteger, nullable=False),
+    Column("max_lifetime_s", BigInteger, nullable=False),
 )

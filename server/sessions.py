@@ -1,5 +1,6 @@
 """Sessions and their memberships: create, list, join, check access, end."""
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -116,6 +117,51 @@ def validate_lifetime(raw: object, plan: Plan) -> int:
         "in that range.",
         max_lifetime_s=plan.max_lifetime_s,
     )
+
+
+def validate_extension(raw: object, session: Session, plan: Plan) -> datetime:
+    """Return the deadline a requested lifetime gives, or raise InvalidLifetime.
+
+    The lifetime counts from the session's creation. It may reach the plan's
+    maximum but not pass it, and it may not move the deadline earlier.
+    """
+    current_s = int((session.expires_at - session.created_at).total_seconds())
+    if (
+        isinstance(raw, int)
+        and not isinstance(raw, bool)
+        and current_s <= raw <= plan.max_lifetime_s
+    ):
+        return session.created_at + timedelta(seconds=raw)
+    raise InvalidLifetime(
+        f"Lifetime {raw!r} s is outside {current_s} to {plan.max_lifetime_s} s: "
+        f"a session can only be extended, up to the {plan.name} plan's maximum "
+        "counted from its creation.",
+        max_lifetime_s=plan.max_lifetime_s,
+    )
+
+
+async def set_deadline(
+    engine: AsyncEngine, session: Session, expires_at: datetime
+) -> Session:
+    """Move a live session's deadline, or raise SessionEnded."""
+    query = (
+        update(sessions)
+        .where(
+            sessions.c.id == session.id,
+            sessions.c.ended_at.is_(None),
+            sessions.c.expires_at > utc_now(),
+        )
+        .values(expires_at=expires_at)
+    )
+    async with engine.begin() as connection:
+        result = await connection.execute(query)
+    if result.rowcount != 1:
+        raise SessionEnded(
+            f"Session {session.title or session.id!r} ended before it could be "
+            "extended; start a new session."
+        )
+    log.info("session extended session=%s", session.id)
+    return dataclasses.replace(session, expires_at=expires_at)
 
 
 async def create_session(

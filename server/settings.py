@@ -46,6 +46,30 @@ class Settings:
     guest_max_lifetime_s: int = _setting(3600, "Longest lifetime of a guest session.")
     min_lifetime_s: int = _setting(60, "Shortest lifetime a session may ask for.")
     guest_account_ttl_s: int = _setting(86400, "Lifetime of a guest account.")
+    guest_accounts: bool = _setting(
+        True, "Allow one-click guest accounts; false: sign-up or sign-in needed."
+    )
+    signup_open: bool = _setting(
+        True, "Allow anyone to sign up; false: the operator creates accounts."
+    )
+    guest_starts_per_hour: int = _setting(
+        20, "Guest accounts one address may create per hour."
+    )
+    session_creations_per_hour: int = _setting(
+        60, "Sessions one account may create per hour."
+    )
+    signin_free_failures: int = _setting(
+        5, "Failed sign-ins per account before a delay; per address, 4 times as many."
+    )
+    signin_max_delay_s: int = _setting(
+        900, "Longest delay after failed sign-ins; it doubles per failure."
+    )
+    password_hash_concurrency: int = _setting(
+        2, "Password hashes computed at once; each uses 64 MiB."
+    )
+    trusted_proxies: str = _setting(
+        "", "Comma-separated proxy addresses whose X-Forwarded-* headers are used."
+    )
     max_files_per_session: int = _setting(
         10000, "Files a session may hold, uploads in progress included."
     )
@@ -111,6 +135,12 @@ class Settings:
             parts = urlsplit(self.public_url)
             return f"{parts.scheme}://{parts.netloc}"
         return f"http://{lan_address()}:{self.port}"
+
+    @property
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        """Return the addresses listed in trusted_proxies."""
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return frozenset(part for part in parts if part)
 
     @property
     def secure_cookies(self) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server import events, files
 from server.errors import (
     BadRequest,
+    CapacityExceeded,
     ChecksumMismatch,
     DropSpaceError,
     NotAllowed,
@@ -128,6 +129,7 @@ class Uploads:
                     offset=stored.committed_bytes,
                     size=stored.size,
                 )
+            await self._check_capacity(stored)
             digest = await self._digest(stored, state)
             if stored.client_sha256 is not None and stored.client_sha256 != digest:
                 await self._discard(stored, files.FAILED, "failed")
@@ -152,6 +154,20 @@ class Uploads:
             events.FILE_READY, stored.session_id, {"file": complete.public()}
         )
         return complete
+
+    async def _check_capacity(self, stored: StoredFile) -> None:
+        # The start reserved the space already, so this second check only
+        # catches a session whose counts were changed behind its back.
+        session = await get_session(self._engine, stored.session_id)
+        if session is None or session.reserved_bytes <= session.capacity_bytes:
+            return
+        await self._discard(stored, files.FAILED, "failed")
+        raise CapacityExceeded(
+            f"File {stored.name!r} does not fit: the session uses "
+            f"{session.reserved_bytes} of {session.capacity_bytes} bytes; the "
+            "upload is discarded, delete files and upload it again.",
+            free_bytes=max(0, session.capacity_bytes - session.reserved_bytes),
+        )
 
     async def _digest(self, stored: StoredFile, state: UploadState) -> str:
         if state.hasher is not None and state.committed == stored.size:

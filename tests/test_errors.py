@@ -31,6 +31,14 @@ ERROR_TABLE: dict[str, tuple[int, tuple[str, ...]]] = {
     "invalid_size": (400, ("index",)),
     "invalid_lifetime": (400, ("max_lifetime_s",)),
     "invalid_title": (400, ()),
+    "invalid_username": (400, ()),
+    "invalid_password": (400, ("field",)),
+    "invalid_label": (400, ()),
+    "invalid_credentials": (401, ()),
+    "signup_closed": (403, ()),
+    "guests_disabled": (403, ()),
+    "username_taken": (409, ("username",)),
+    "not_guest": (409, ()),
     "device_required": (401, ()),
     "account_required": (401, ()),
     "not_member": (403, ()),
@@ -358,6 +366,53 @@ async def ended_join(w: ErrorWorld) -> Outcome:
     return Outcome(
         None, await w.member.call("session:join", {"join_token": w.shared.join_token})
     )
+
+
+ACCOUNT = {"username": "errors", "password": "long enough password"}
+
+
+@case("http-bad-username", "invalid_username")
+async def bad_username(w: ErrorWorld) -> Outcome:
+    body = {"username": "x", "password": "long enough password"}
+    return http(await w.outsider.request("POST", "/api/signup", json_body=body))
+
+
+@case("http-short-password", "invalid_password")
+async def short_password(w: ErrorWorld) -> Outcome:
+    body = {"username": "shorty", "password": "short"}
+    return http(await w.outsider.request("POST", "/api/signup", json_body=body))
+
+
+@case("http-wrong-password", "invalid_credentials")
+async def wrong_password(w: ErrorWorld) -> Outcome:
+    return http(await w.outsider.request("POST", "/api/signin", json_body=ACCOUNT))
+
+
+@case("http-username-taken", "username_taken")
+async def username_taken(w: ErrorWorld) -> Outcome:
+    await w.outsider.request("POST", "/api/signup", json_body=ACCOUNT)
+    return http(await w.member.request("POST", "/api/signup", json_body=ACCOUNT))
+
+
+@case("http-upgrade-full-account", "not_guest")
+async def upgrade_full(w: ErrorWorld) -> Outcome:
+    await w.outsider.request("POST", "/api/signup", json_body=ACCOUNT)
+    body = {"username": "another", "password": "long enough password"}
+    return http(await w.outsider.request("POST", "/api/upgrade", json_body=body))
+
+
+@case("http-empty-label", "invalid_label")
+async def empty_label(w: ErrorWorld) -> Outcome:
+    device_id = (await w.owner.request("GET", "/api/me")).json()["device"]["id"]
+    path = f"/api/devices/{device_id}"
+    return http(await w.owner.request("PATCH", path, json_body={"label": " "}))
+
+
+@case("http-extend-too-long", "invalid_lifetime")
+async def extend_too_long(w: ErrorWorld) -> Outcome:
+    path = f"/api/sessions/{w.shared.session_id}/extend"
+    body = {"lifetime_s": 10**9}
+    return http(await w.owner.request("POST", path, json_body=body))
 
 
 def assert_error_shape(outcome: Outcome, code: str) -> None:

@@ -19,7 +19,7 @@ async function readBody(response) {
   return body;
 }
 
-async function send(method, path, { headers = {}, ...init } = {}) {
+export async function send(method, path, { headers = {}, ...init } = {}) {
   let response;
   try {
     response = await fetch(path, {
@@ -37,7 +37,7 @@ async function send(method, path, { headers = {}, ...init } = {}) {
   return readBody(response);
 }
 
-function sendJson(method, path, body) {
+export function sendJson(method, path, body) {
   return send(method, path, {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),

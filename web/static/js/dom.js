@@ -8,6 +8,7 @@ export const IDS = {
   connection: "connection-status",
   langSwitch: "lang-switch",
   deviceLabel: "device-label",
+  accountNav: "account-nav",
 };
 
 export const TEST_IDS = {
@@ -46,6 +47,22 @@ export const TEST_IDS = {
   pickDevice: "pick-device",
   pickSession: "pick-session",
   pickCreate: "pick-create",
+  signInLink: "sign-in-link",
+  signUpLink: "sign-up-link",
+  accountLink: "account-link",
+  authUsername: "auth-username",
+  authPassword: "auth-password",
+  authSubmit: "auth-submit",
+  deviceList: "device-list",
+  deviceLabelInput: "device-label-input",
+  currentPassword: "current-password",
+  newPassword: "new-password",
+  changePassword: "change-password",
+  signOut: "sign-out",
+  signOutEverywhere: "sign-out-everywhere",
+  deletePassword: "delete-password",
+  deleteAccount: "delete-account",
+  extendSession: "extend-session",
 };
 
 const PROPERTIES = new Set(["value", "checked", "disabled", "hidden", "multiple"]);

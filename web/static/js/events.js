@@ -4,6 +4,7 @@
 export const SESSION_JOIN = "session:join";
 export const SESSION_LEAVE = "session:leave";
 export const SESSION_DELETE = "session:delete";
+export const SESSION_EXTEND = "session:extend";
 export const UPLOAD_START = "upload:start";
 export const UPLOAD_CHUNK = "upload:chunk";
 export const UPLOAD_OFFSET = "upload:offset";
@@ -33,3 +34,4 @@ export const MEMBERS_UPDATED = "members:updated";
 export const SESSION_REMOVED = "session:removed";
 export const PAIRING_OFFERED = "pairing:offered";
 export const PAIRING_PULLED = "pairing:pulled";
+export const ACCOUNT_SIGNED_OUT = "account:signed_out";

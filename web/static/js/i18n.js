@@ -3,6 +3,8 @@
 // A message is a string with {name} placeholders, or an object of plural
 // forms chosen by Intl.PluralRules from the `count` parameter.
 
+import { ACCOUNT_MESSAGES } from "./i18n-account.js";
+
 const STORAGE_KEY = "dropspace.lang";
 const FALLBACK = "en";
 
@@ -287,6 +289,9 @@ const MESSAGES = {
 };
 
 export const LANGUAGES = Object.keys(MESSAGES);
+for (const language of LANGUAGES) {
+  Object.assign(MESSAGES[language], ACCOUNT_MESSAGES[language]);
+}
 
 function storedLang() {
   try {

@@ -10,20 +10,33 @@ export function sessionPath(session) {
   return new URL(session.join_url, window.location.href).pathname;
 }
 
+/** Build the welcome; without `onStart` the server has no guest accounts. */
 export function buildWelcome(onStart) {
+  const start = onStart
+    ? [
+        el("button", {
+          type: "button",
+          class: "button button-primary button-large",
+          testid: TEST_IDS.startGuest,
+          text: t("lobby.startGuest"),
+          on: { click: onStart },
+        }),
+        el("p", { class: "hint", text: t("lobby.guestHint") }),
+      ]
+    : [
+        el("a", {
+          href: "/signin",
+          class: "button button-primary button-large",
+          "data-route": true,
+          text: t("nav.signIn"),
+        }),
+      ];
   return el(
     "section",
     { class: "view view-lobby" },
     el("h1", { text: t("lobby.welcomeHeading") }),
     el("p", { class: "lead", text: t("lobby.welcomeText") }),
-    el("button", {
-      type: "button",
-      class: "button button-primary button-large",
-      testid: TEST_IDS.startGuest,
-      text: t("lobby.startGuest"),
-      on: { click: onStart },
-    }),
-    el("p", { class: "hint", text: t("lobby.guestHint") }),
+    ...start,
     el("p", { class: "hint", text: t("lobby.joinHint") }),
   );
 }

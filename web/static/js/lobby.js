@@ -57,7 +57,8 @@ export class LobbyView {
   renderMain() {
     const { account, plan } = this.app.state;
     if (!account) {
-      this.container.replaceChildren(buildWelcome(() => this.startGuest()));
+      const onStart = this.app.features.guestAccounts ? () => this.startGuest() : null;
+      this.container.replaceChildren(buildWelcome(onStart));
       return;
     }
     const form = plan ? buildCreateForm(plan, (fields) => this.create(fields)) : null;

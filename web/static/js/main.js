@@ -2,10 +2,14 @@
 // connection and switches between the lobby and session views without
 // reloading the page.
 
+import { renderAccountNav } from "./account-nav.js";
+import { AccountView } from "./account-view.js";
 import { getMe } from "./api.js";
+import { AuthView } from "./auth-view.js";
 import { ServerClock } from "./countdown.js";
 import { IDS } from "./dom.js";
 import { describeError } from "./errors.js";
+import { ACCOUNT_SIGNED_OUT } from "./events.js";
 import { currentLang, onLangChange, setLang, t, translateStatic } from "./i18n.js";
 import "./i18n-pairing.js";
 import { LobbyView } from "./lobby.js";
@@ -15,6 +19,11 @@ import { Connection } from "./socket.js";
 
 const SESSION_PATH = /^\/s\/([^/]+)\/?$/;
 const PICK_PATH = /^\/p\/([^/]+)\/?$/;
+const ACCOUNT_VIEWS = {
+  "/signin": (app) => new AuthView(app, "signin"),
+  "/signup": (app) => new AuthView(app, "signup"),
+  "/account": (app) => new AccountView(app),
+};
 // A short drop, such as a server restart, reconnects before this.
 const RECONNECT_NOTICE_DELAY_MS = 1500;
 
@@ -34,6 +43,10 @@ class App {
       account: bootstrap.account ?? null,
       plan: bootstrap.plan ?? null,
     };
+    this.features = {
+      guestAccounts: bootstrap.guest_accounts !== false,
+      signupOpen: bootstrap.signup_open !== false,
+    };
     this.connection = new Connection();
     this.clock = new ServerClock();
     this.view = null;
@@ -49,6 +62,8 @@ class App {
     this.wireLinks();
     this.wireConnectionStatus();
     window.addEventListener("popstate", () => this.route());
+    // Another device signed this one out: start over as signed out.
+    this.connection.on(ACCOUNT_SIGNED_OUT, () => window.location.assign("/"));
     this.connection.connect();
     this.route();
   }
@@ -62,10 +77,12 @@ class App {
     if (pick) {
       return new PickView(this, decodeURIComponent(pick[1]));
     }
-    return new LobbyView(this);
+    const accountView = ACCOUNT_VIEWS[path.replace(/\/$/, "")];
+    return accountView ? accountView(this) : new LobbyView(this);
   }
 
   route() {
+    renderAccountNav(this.state.account, this.features);
     this.view?.unmount();
     this.view = this.viewFor(window.location.pathname);
     this.view.mount(this.container);
@@ -100,6 +117,7 @@ class App {
     onLangChange((lang) => {
       select.value = lang;
       translateStatic();
+      renderAccountNav(this.state.account, this.features);
       this.showDevice();
       this.view?.render();
     });

@@ -10,6 +10,7 @@ import { FileList } from "./file-list.js";
 import { t } from "./i18n.js";
 import { forgetSession, forgetUpload } from "./resume.js";
 import * as display from "./session-display.js";
+import { ExtendControl } from "./session-extend.js";
 import { buildSessionLayout } from "./session-layout.js";
 import { MembersPanel, listenToMembership } from "./session-members.js";
 import { listenToRoom } from "./session-room.js";
@@ -81,6 +82,8 @@ export class SessionView {
     parts.sharePanel.append(this.members.build());
     parts.copyButton.after(this.members.replaceButton);
     armThenRun(parts.deleteSession, t("session.deleteConfirm"), () => this.deleteSession());
+    this.extendControl = new ExtendControl(this.connection);
+    parts.deleteSession.before(this.extendControl.button);
     this.container.replaceChildren(parts.root);
     this.refresh();
   }
@@ -93,6 +96,7 @@ export class SessionView {
       display.showSessionFacts(parts, this.session, this.ended);
     }
     this.members.showControls(Boolean(this.session && !this.ended && !this.problem));
+    this.extendControl.update(this.session, this.app.state.plan, this.ended);
     if (this.ended) {
       this.countdown.stop();
       display.showEnded(parts, this.ended);
@@ -240,6 +244,7 @@ export class SessionView {
     Object.assign(this.session, { used_bytes, expires_at });
     display.showCapacity(this.parts, this.session);
     this.countdown.setDeadline(expires_at);
+    this.extendControl.update(this.session, this.app.state.plan, this.ended);
   }
 
   onFileDeleted(fileId, reason) {

@@ -1,0 +1,109 @@
+"""Sign-in throttling: a delay that doubles with each failed attempt.
+
+Failures are counted per key (an account name or an address) in a
+`FailureStore`. The first `free_failures` cost nothing. After that, the key
+must wait 1 s after its latest failure, then 2 s, 4 s and so on up to
+`max_delay_s`. A success clears the account's count.
+"""
+
+import math
+import time
+from typing import Protocol
+
+from server.errors import RateLimited
+
+
+class FailureStore(Protocol):
+    """Failure counts with the time of the latest failure, per key."""
+
+    async def get(self, key: str) -> tuple[int, float]:
+        """Return (failures, monotonic time of the latest), or (0, 0.0)."""
+        ...
+
+    async def add(self, key: str, now: float, forget_after_s: float) -> int:
+        """Count one failure at `now` and return the new count."""
+        ...
+
+    async def clear(self, key: str) -> None:
+        """Forget a key's failures."""
+        ...
+
+
+class MemoryFailureStore:
+    """A FailureStore in this process's memory.
+
+    TODO: several server processes each keep their own counts, which
+    multiplies the attempts an attacker gets. A Redis store with INCR and
+    EXPIRE under `dropspace:signin:` keys would share them.
+    """
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, float, float]] = {}
+
+    async def get(self, key: str) -> tuple[int, float]:
+        entry = self._entries.get(key)
+        if entry is None or entry[2] <= time.monotonic():
+            return 0, 0.0
+        return entry[0], entry[1]
+
+    async def add(self, key: str, now: float, forget_after_s: float) -> int:
+        count, _ = await self.get(key)
+        self._entries[key] = (count + 1, now, now + forget_after_s)
+        if len(self._entries) > self.MAX_KEYS:
+            self._drop_stale(now)
+        return count + 1
+
+    async def clear(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def _drop_stale(self, now: float) -> None:
+        for key, (_, _, forget_at) in list(self._entries.items()):
+            if forget_at <= now:
+                del self._entries[key]
+
+
+class SignInThrottle:
+    """Growing delays after failed sign-ins, per account and per address."""
+
+    def __init__(
+        self, store: FailureStore, free_failures: int, max_delay_s: float
+    ) -> None:
+        self._store = store
+        self._free_failures = free_failures
+        self._max_delay_s = max_delay_s
+
+    def delay_s(self, failures: int) -> float:
+        """Return the wait after `failures` failed attempts."""
+        over = failures - self._free_failures
+        if over < 0:
+            return 0.0
+        return float(min(self._max_delay_s, 2 ** min(over, 40)))
+
+    async def check(self, *keys: str) -> None:
+        """Raise RateLimited when any key must still wait."""
+        now = time.monotonic()
+        wait_s = 0.0
+        for key in keys:
+            failures, latest = await self._store.get(key)
+            wait_s = max(wait_s, latest + self.delay_s(failures) - now)
+        if wait_s > 0:
+            retry_after = math.ceil(wait_s)
+            raise RateLimited(
+                f"Too many failed sign-in attempts; try again in {retry_after} s.",
+                retry_after_s=retry_after,
+            )
+
+    async def failed(self, *keys: str) -> None:
+        """Count a failed attempt against every key."""
+        now = time.monotonic()
+        # A key is forgotten once its delay has passed twice over, so counts
+        # of long-idle keys do not pile up.
+        forget_after_s = max(3600.0, 2 * self._max_delay_s)
+        for key in keys:
+            await self._store.add(key, now, forget_after_s)
+
+    async def succeeded(self, key: str) -> None:
+        """Clear a key's failures after a successful sign-in."""
+        await self._store.clear(key)

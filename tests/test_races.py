@@ -1,0 +1,90 @@
+"""Races for the last slot and the last byte: 100 trials each, never over."""
+
+import asyncio
+
+from tests.accounts import query
+from tests.devices import Device, NewDevice, join_token_of
+from tests.servers import StartServer
+
+TRIALS = 100
+RACERS = 3
+
+
+async def test_session_creation_race(
+    start_server: StartServer, new_device: NewDevice
+) -> None:
+    server = await start_server(guest_max_sessions=2, session_creations_per_hour=10**6)
+    device = await new_device(server, "racer")
+    account_id = (await device.start_guest())["account"]["id"]
+    database = server.data_dir / "dropspace.db"
+
+    for trial in range(TRIALS):
+        kept = await create_one(device)
+        answers = await asyncio.gather(*(create_raw(device) for _ in range(RACERS)))
+        winners = [answer for answer in answers if answer["ok"]]
+        losers = [answer for answer in answers if not answer["ok"]]
+        live = query(
+            database,
+            "SELECT COUNT(*) FROM sessions WHERE owner_account_id = ? "
+            "AND ended_at IS NULL",
+            account_id,
+        )
+
+        assert len(winners) == 1, f"trial {trial}: {answers}"
+        assert {answer["code"] for answer in losers} == {"session_limit"}
+        assert live == [(2,)], f"trial {trial}"
+        for session_id in [kept, winners[0]["session"]["id"]]:
+            await device.request("DELETE", f"/api/sessions/{session_id}")
+
+
+async def create_raw(device: Device) -> dict:
+    reply = await device.request("POST", "/api/sessions", json_body={})
+    return reply.json()
+
+
+async def create_one(device: Device) -> str:
+    answer = await create_raw(device)
+    assert answer["ok"], answer
+    session_id: str = answer["session"]["id"]
+    return session_id
+
+
+async def test_upload_race_for_last_byte(
+    start_server: StartServer, new_device: NewDevice
+) -> None:
+    capacity = 1000
+    server = await start_server(
+        guest_capacity_bytes=capacity,
+        guest_max_sessions=1,
+        session_creations_per_hour=10**6,
+    )
+    owner = await new_device(server, "owner")
+    members = [await new_device(server, f"member {i}") for i in range(RACERS)]
+    await owner.start_guest()
+    database = server.data_dir / "dropspace.db"
+
+    for trial in range(TRIALS):
+        session = (await owner.request("POST", "/api/sessions", json_body={})).json()[
+            "session"
+        ]
+        for member in members:
+            await member.join(join_token_of(session))
+        # 999 bytes are taken, so exactly one 1-byte upload fits.
+        await members[0].start_upload(session["id"], "base.bin", capacity - 1)
+        starts = await asyncio.gather(
+            *(
+                member.start_uploads(session["id"], [{"name": "b", "size": 1}])
+                for member in members
+            )
+        )
+        entries = [start["files"][0] for start in starts]
+        accepted = [entry for entry in entries if entry.get("ok", True)]
+        used = query(
+            database,
+            "SELECT reserved_bytes FROM sessions WHERE id = ?",
+            session["id"],
+        )
+
+        assert len(accepted) == 1, f"trial {trial}: {entries}"
+        assert used == [(capacity,)], f"trial {trial}"
+        await owner.request("DELETE", f"/api/sessions/{session['id']}")
