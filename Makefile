@@ -20,8 +20,13 @@ run: install
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The whole suite twice: on SQLite, then on PostgreSQL with a throwaway
+# database per test server (DROPSPACE_TEST_POSTGRES_URL names where).
+# Both passes run even when the first fails, and either failing fails.
 test: install browser
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --database=sqlite $(PYTEST_ARGS); sqlite=$$?; \
+	$(BIN)/pytest -q --database=postgresql $(PYTEST_ARGS); postgresql=$$?; \
+	test $$sqlite -eq 0 && test $$postgresql -eq 0
 
 format-check: install
 	$(BIN)/ruff format --check server workers tests bench

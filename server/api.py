@@ -71,7 +71,7 @@ async def me(request: web.Request) -> web.Response:
 
 async def guest(request: web.Request) -> web.Response:
     """Create a guest account for this device, or return the one it has."""
-    request.app[keys.GUEST_LIMITER].hit(request.remote or "unknown")
+    await request.app[keys.GUEST_LIMITER].hit(request.remote or "unknown")
     device = await _acting_device(request)
     settings = request.app[keys.SETTINGS]
     account = await start_guest(request.app[keys.ENGINE], device, settings)
@@ -92,7 +92,7 @@ async def create_session(request: web.Request) -> web.Response:
     body = await _json_body(request)
     device = await _acting_device(request)
     account = await _account_of(request, device)
-    request.app[keys.SESSION_LIMITER].hit(account.id)
+    await request.app[keys.SESSION_LIMITER].hit(account.id)
     settings = request.app[keys.SETTINGS]
     plan = plan_for(account.plan, settings)
     title = sessions.validate_title(body.get("title"))
@@ -100,7 +100,7 @@ async def create_session(request: web.Request) -> web.Response:
     session = await sessions.create_session(
         request.app[keys.ENGINE], account, device.id, plan, title, lifetime_s
     )
-    request.app[keys.SCHEDULER].schedule(session.id, session.expires_at)
+    await request.app[keys.SCHEDULER].schedule(session.id, session.expires_at)
     return ok(session=session.public(settings.origin, account))
 
 

@@ -7,15 +7,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import api, downloads, events, keys, pages, realtime
+from server import api, downloads, events, jobs, keys, pages, realtime
 from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
+from server.deadlines import QueuedDeadlines
 from server.expiry import Expiry
 from server.middleware import device_cookie, errors, origin_check, security_headers
-from server.ratelimit import RateLimiter
+from server.ratelimit import create_limiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.sweeping import SweepContext
 from server.uploads import Uploads
 
 
@@ -31,16 +33,13 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[device_cookie, security_headers, errors, origin_check],
     )
     app[keys.SETTINGS] = settings
-    app[keys.GUEST_LIMITER] = RateLimiter(20, 3600, "guest account")
-    app[keys.SESSION_LIMITER] = RateLimiter(60, 3600, "session creation")
-    app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(web_dir() / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
     _add_routes(app)
-    app.cleanup_ctx.extend([_data_dir, _database, _socket_server, _services])
+    app.cleanup_ctx.extend([_data_dir, _database, _redis, _socket_server, _services])
     return app
 
 
@@ -61,11 +60,14 @@ def _add_routes(app: web.Application) -> None:
     router.add_static("/static/", web_dir() / "static", append_version=False)
 
 
+def shares_data_dir(settings: Settings) -> bool:
+    """Tell whether other server processes may use this data dir too."""
+    return not settings.sqlalchemy_url.startswith("sqlite")
+
+
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
-    # TODO: several server processes on one data dir (the production stack)
-    # need recovery that spares uploads another process is writing. Until
-    # then each data dir serves one process.
-    fd = lock_data_dir(app[keys.SETTINGS].data_dir)
+    settings = app[keys.SETTINGS]
+    fd = lock_data_dir(settings.data_dir, shared=shares_data_dir(settings))
     yield
     unlock_data_dir(fd)
 
@@ -76,6 +78,22 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[keys.ENGINE] = engine
     yield
     await engine.dispose()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    redis = await jobs.connect(settings) if settings.redis_url else None
+    if redis is not None:
+        app[keys.REDIS] = redis
+    prefix = settings.redis_prefix
+    app[keys.GUEST_LIMITER] = create_limiter(redis, prefix, 20, 3600, "guest account")
+    app[keys.SESSION_LIMITER] = create_limiter(
+        redis, prefix, 60, 3600, "session creation"
+    )
+    app[keys.JOIN_LIMITER] = create_limiter(redis, prefix, 20, 600, "join link")
+    yield
+    if redis is not None:
+        await redis.aclose()
 
 
 async def _socket_server(app: web.Application) -> AsyncIterator[None]:
@@ -104,12 +122,26 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await sio.close_room(events.session_room(session_id))
 
     expiry = Expiry(engine, storage, broadcast, on_ended)
-    scheduler = Scheduler(expiry, settings.sweep_interval_s)
     app[keys.STORAGE] = storage
     app[keys.UPLOADS] = uploads
     app[keys.EXPIRY] = expiry
+    if not shares_data_dir(settings):
+        # Alone on the data dir, this process can repair every upload now.
+        # Shared, each chunk's writer repairs its file under a write claim,
+        # and the sweeps handle missing files.
+        await uploads.recover()
+    if keys.REDIS in app:
+        # The worker (`dropspace worker`) runs deadline jobs and sweeps.
+        # TODO: when the worker ends a session, each web process keeps the
+        # in-memory UploadState of its uploads until it stops. Listening for
+        # session:ended on the bus and calling uploads.forget_session would
+        # free that memory at once.
+        app[keys.SCHEDULER] = QueuedDeadlines(app[keys.REDIS], settings)
+        yield
+        return
+    context = SweepContext(settings, engine, storage, expiry, broadcast)
+    scheduler = Scheduler(context, settings.sweep_interval_s)
     app[keys.SCHEDULER] = scheduler
-    await uploads.recover()
-    await scheduler.start(engine)
+    await scheduler.start()
     yield
     await scheduler.close()

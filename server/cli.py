@@ -1,4 +1,4 @@
-"""Command line entry point: `dropspace serve` and `dropspace migrate`."""
+"""Command line entry point: `dropspace serve`, `worker` and `migrate`."""
 
 import argparse
 import asyncio
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dropspace", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the web server (settings: DROPSPACE_*)")
+    commands.add_parser(
+        "worker", help="run the background worker (needs DROPSPACE_REDIS_URL)"
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     arguments = parser.parse_args(argv)
 
@@ -43,7 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0
+    if arguments.command == "worker":
+        return _work(settings)
     return _serve(settings)
+
+
+def _work(settings: Settings) -> int:
+    if not settings.redis_url:
+        print(
+            "dropspace: the worker takes its jobs from Redis; set "
+            "DROPSPACE_REDIS_URL (the embedded server needs no worker).",
+            file=sys.stderr,
+        )
+        return 2
+    # Imported here: `workers` wraps the server's modules, not the reverse,
+    # and only this subcommand needs it.
+    from workers.worker import run
+
+    return run(settings)
 
 
 async def _migrate(settings: Settings) -> None:

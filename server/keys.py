@@ -3,11 +3,12 @@
 from typing import Any
 
 from aiohttp import web
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.deadlines import Deadlines
 from server.expiry import Expiry
 from server.ratelimit import RateLimiter
-from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
 from server.uploads import Uploads
@@ -19,7 +20,10 @@ SIO: web.AppKey[Any] = web.AppKey("sio")
 STORAGE = web.AppKey("storage", Storage)
 UPLOADS = web.AppKey("uploads", Uploads)
 EXPIRY = web.AppKey("expiry", Expiry)
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
-JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
-SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)
+# In-process timers in embedded mode, arq jobs with Redis configured.
+SCHEDULER: web.AppKey[Deadlines] = web.AppKey("scheduler")
+# Set only when DROPSPACE_REDIS_URL is.
+REDIS = web.AppKey("redis", ArqRedis)
+GUEST_LIMITER: web.AppKey[RateLimiter] = web.AppKey("guest_limiter")
+JOIN_LIMITER: web.AppKey[RateLimiter] = web.AppKey("join_limiter")
+SESSION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("session_limiter")

@@ -14,7 +14,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from server import events, files, keys, sessions
+from server import events, files, jobs, keys, sessions
 from server.accounts import get_account
 from server.chunks import BytesChunk
 from server.devices import COOKIE_NAME, ensure_device, get_device, is_well_formed
@@ -46,7 +46,10 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server; it connects to nothing until used."""
     manager = None
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url)
+        # Messages between processes are JSON, python-socketio's default.
+        manager = socketio.AsyncRedisManager(
+            settings.redis_url, channel=jobs.socketio_channel(settings)
+        )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -189,13 +192,13 @@ async def _join(
 ) -> dict[str, Any]:
     engine = app[keys.ENGINE]
     limiter = app[keys.JOIN_LIMITER]
-    limiter.check(device_id)
+    await limiter.check(device_id)
     try:
         session = await sessions.find_by_join_token(
             engine, text_field(data, "join_token")
         )
     except NotFound:
-        limiter.hit(device_id)
+        await limiter.hit(device_id)
         raise
     await sessions.join(engine, session, device_id)
     await app[keys.SIO].enter_room(sid, events.session_room(session.id))
@@ -254,7 +257,7 @@ async def delete_session(
     session = await sessions.member_session(engine, session_id, device_id)
     if not await is_owner(app, session.owner_account_id, device_id):
         raise NotAllowed("Only the session's owner may delete it.")
-    app[keys.SCHEDULER].cancel(session.id)
+    await app[keys.SCHEDULER].cancel(session.id)
     await app[keys.EXPIRY].end_session(session.id, DELETED)
 
 
