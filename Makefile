@@ -24,8 +24,13 @@ browser:
 caddy:
 	@command -v caddy >/dev/null || (apt-get update -qq && apt-get install -y -qq caddy)
 
+# The whole suite twice: on SQLite, then on PostgreSQL with a throwaway
+# database per test server (DROPSPACE_TEST_POSTGRES_URL names where).
+# Both passes run even when the first fails, and either failing fails.
 test: install browser caddy
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --database=sqlite $(PYTEST_ARGS); sqlite=$$?; \
+	$(BIN)/pytest -q --database=postgresql $(PYTEST_ARGS); postgresql=$$?; \
+	test $$sqlite -eq 0 && test $$postgresql -eq 0
 
 format-check: install
 	$(BIN)/ruff format --check server workers tests bench

@@ -83,7 +83,7 @@ async def guest(request: web.Request) -> web.Response:
         raise GuestsDisabled(
             "This server has no guest accounts; sign in or create an account."
         )
-    request.app[keys.GUEST_LIMITER].hit(client_address(request))
+    await request.app[keys.GUEST_LIMITER].hit(client_address(request))
     device = await _acting_device(request)
     engine = request.app[keys.ENGINE]
     account = await start_guest(engine, device, settings)
@@ -104,7 +104,7 @@ async def create_session(request: web.Request) -> web.Response:
     body = await _json_body(request)
     device = await _acting_device(request)
     account = await _account_of(request, device)
-    request.app[keys.SESSION_LIMITER].hit(account.id)
+    await request.app[keys.SESSION_LIMITER].hit(account.id)
     settings = request.app[keys.SETTINGS]
     plan = await get_plan(request.app[keys.ENGINE], account.plan, settings)
     title = sessions.validate_title(body.get("title"))
@@ -112,7 +112,7 @@ async def create_session(request: web.Request) -> web.Response:
     session = await sessions.create_session(
         request.app[keys.ENGINE], account, device.id, plan, title, lifetime_s
     )
-    request.app[keys.SCHEDULER].schedule(session.id, session.expires_at)
+    await request.app[keys.SCHEDULER].schedule(session.id, session.expires_at)
     return ok(session=session.public(settings.origin, account))
 
 

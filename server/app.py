@@ -12,6 +12,7 @@ from server import (
     api,
     downloads,
     events,
+    jobs,
     keys,
     pages,
     pairing_events,
@@ -22,6 +23,7 @@ from server import (
 from server.counters import MemoryWindowCounter
 from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
+from server.deadlines import QueuedDeadlines
 from server.expiry import Expiry
 from server.guesses import WINDOW_S, CodeGuesses, GuessLimits
 from server.health import HEALTH_PATH, health_handler
@@ -29,11 +31,11 @@ from server.middleware import device_cookie, errors, origin_check, security_head
 from server.passwords import Passwords
 from server.plans import sync_guest_plan
 from server.presence import Presence
-from server.ratelimit import RateLimiter
-from server.removal import sweep_expired_guests
+from server.ratelimit import create_limiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
+from server.sweeping import SweepContext
 from server.throttle import MemoryFailureStore, SignInThrottle
 from server.transfers import Transfers
 from server.uploads import Uploads
@@ -62,14 +64,6 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[device_cookie, security_headers, errors, origin_check],
     )
     app[keys.SETTINGS] = settings
-    app[keys.GUEST_LIMITER] = RateLimiter(
-        settings.guest_starts_per_hour, 3600, "guest account"
-    )
-    app[keys.SESSION_LIMITER] = RateLimiter(
-        settings.session_creations_per_hour, 3600, "session creation"
-    )
-    app[keys.JOIN_LIMITER] = RateLimiter(20, 600, "join link")
-    app[keys.PULL_LIMITER] = RateLimiter(20, 600, "device link")
     app[keys.CODE_GUESSES] = _code_guesses(settings)
     app[keys.PRESENCE] = Presence()
     app[keys.TRANSFERS] = Transfers()
@@ -80,7 +74,7 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     _add_routes(app)
-    app.cleanup_ctx.extend([_data_dir, _database, _socket_server, _services])
+    app.cleanup_ctx.extend([_data_dir, _database, _redis, _socket_server, _services])
     return app
 
 
@@ -141,11 +135,14 @@ def _add_account_routes(router: web.UrlDispatcher) -> None:
     router.add_patch("/api/devices/{device_id}", self_service.rename)
 
 
+def shares_data_dir(settings: Settings) -> bool:
+    """Tell whether other server processes may use this data dir too."""
+    return not settings.sqlalchemy_url.startswith("sqlite")
+
+
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
-    # TODO: several server processes on one data dir (the production stack)
-    # need recovery that spares uploads another process is writing. Until
-    # then each data dir serves one process.
-    fd = lock_data_dir(app[keys.SETTINGS].data_dir)
+    settings = app[keys.SETTINGS]
+    fd = lock_data_dir(settings.data_dir, shared=shares_data_dir(settings))
     yield
     unlock_data_dir(fd)
 
@@ -157,6 +154,25 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[keys.ENGINE] = engine
     yield
     await engine.dispose()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    redis = await jobs.connect(settings) if settings.redis_url else None
+    if redis is not None:
+        app[keys.REDIS] = redis
+    prefix = settings.redis_prefix
+    app[keys.GUEST_LIMITER] = create_limiter(
+        redis, prefix, settings.guest_starts_per_hour, 3600, "guest account"
+    )
+    app[keys.SESSION_LIMITER] = create_limiter(
+        redis, prefix, settings.session_creations_per_hour, 3600, "session creation"
+    )
+    app[keys.JOIN_LIMITER] = create_limiter(redis, prefix, 20, 600, "join link")
+    app[keys.PULL_LIMITER] = create_limiter(redis, prefix, 20, 600, "device link")
+    yield
+    if redis is not None:
+        await redis.aclose()
 
 
 async def _socket_server(app: web.Application) -> AsyncIterator[None]:
@@ -188,16 +204,26 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await sio.close_room(events.session_room(session_id))
 
     expiry = Expiry(engine, storage, broadcast, on_ended)
-
-    async def sweep_guests() -> int:
-        return await sweep_expired_guests(engine, storage, expiry)
-
-    scheduler = Scheduler(expiry, settings.sweep_interval_s, sweep_guests)
     app[keys.STORAGE] = storage
     app[keys.UPLOADS] = uploads
     app[keys.EXPIRY] = expiry
+    if not shares_data_dir(settings):
+        # Alone on the data dir, this process can repair every upload now.
+        # Shared, each chunk's writer repairs its file under a write claim,
+        # and the sweeps handle missing files.
+        await uploads.recover()
+    if keys.REDIS in app:
+        # The worker (`dropspace worker`) runs deadline jobs and sweeps.
+        # TODO: when the worker ends a session, each web process keeps the
+        # in-memory UploadState of its uploads until it stops. Listening for
+        # session:ended on the bus and calling uploads.forget_session would
+        # free that memory at once.
+        app[keys.SCHEDULER] = QueuedDeadlines(app[keys.REDIS], settings)
+        yield
+        return
+    context = SweepContext(settings, engine, storage, expiry, broadcast)
+    scheduler = Scheduler(context, settings.sweep_interval_s)
     app[keys.SCHEDULER] = scheduler
-    await uploads.recover()
-    await scheduler.start(engine)
+    await scheduler.start()
     yield
     await scheduler.close()

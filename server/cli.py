@@ -1,4 +1,4 @@
-"""Command line entry point: `dropspace serve`, `migrate`, `user` and `plan`."""
+"""Command line entry point: `dropspace serve`, `worker`, `migrate`, `user`, `plan`."""
 
 import argparse
 import asyncio
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command in {"user", "plan"}:
         return _operate(settings, arguments)
+    if arguments.command == "worker":
+        return _work(settings)
     return _serve(settings)
 
 
@@ -52,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dropspace", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the web server (settings: DROPSPACE_*)")
+    commands.add_parser(
+        "worker", help="run the background worker (needs DROPSPACE_REDIS_URL)"
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
@@ -130,6 +135,21 @@ def _plan_table(plans: list[Plan]) -> str:
             f"{plan.max_lifetime_s:>10}"
         )
     return "\n".join(lines)
+
+
+def _work(settings: Settings) -> int:
+    if not settings.redis_url:
+        print(
+            "dropspace: the worker takes its jobs from Redis; set "
+            "DROPSPACE_REDIS_URL (the embedded server needs no worker).",
+            file=sys.stderr,
+        )
+        return 2
+    # Imported here: `workers` wraps the server's modules, not the reverse,
+    # and only this subcommand needs it.
+    from workers.worker import run
+
+    return run(settings)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Dialect, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.settings import Settings
@@ -20,7 +20,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database."""
     url = settings.sqlalchemy_url
     if not url.startswith("sqlite"):
-        return create_async_engine(url, pool_size=10, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=10, pool_pre_ping=True)
+        event.listen(engine.sync_engine, "do_connect", _connect_or_database_error)
+        return engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # One connection serialises every statement of this process, so SQLite
@@ -29,6 +31,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=1, max_overflow=0)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
+
+
+def _connect_or_database_error(
+    dialect: Dialect, _record: Any, cargs: Any, cparams: Any
+) -> Any:
+    # asyncpg raises a bare OSError when the server refuses connections, as
+    # while PostgreSQL restarts. The driver's OperationalError becomes a
+    # DBAPIError, so request and event handlers return "service unavailable"
+    # instead of an internal error.
+    dbapi = dialect.loaded_dbapi
+    try:
+        return dbapi.connect(*cargs, **cparams)
+    except OSError as error:
+        raise dbapi.OperationalError(str(error), error) from error
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -133,6 +133,11 @@ class UploadNotActive(DropSpaceError):
     code = "upload_not_active"
 
 
+class UploadBusy(DropSpaceError):
+    status = 409
+    code = "upload_busy"
+
+
 class SessionEnded(DropSpaceError):
     status = 410
     code = "session_ended"

@@ -49,19 +49,28 @@ class Expiry:
         )
         if not ended:
             return False
+        await self._clean_up(session_id, reason)
+        log.info("session ended session=%s reason=%s", session_id, reason)
+        return True
+
+    async def _clean_up(self, session_id: str, reason: str) -> None:
+        # Each step may run twice (after a crash between them) without harm.
         await files.retire_session_files(self._engine, session_id)
         await self._broadcast(events.SESSION_ENDED, session_id, {"reason": reason})
         await self._storage.remove_session(session_id)
         await self._on_ended(session_id)
-        log.info("session ended session=%s reason=%s", session_id, reason)
-        return True
 
     async def sweep(self) -> int:
         """End every session past its deadline and delete dead pairing offers.
 
-        Returns how many sessions ended.
+        Returns how many sessions ended. It also finishes sessions whose
+        ending was cut short, for example by a worker killed between marking
+        a session ended and deleting its files.
         """
         count = 0
+        for session_id, reason in await sessions.ended_with_files(self._engine):
+            await self._clean_up(session_id, reason)
+            log.info("session end finished session=%s reason=%s", session_id, reason)
         for session_id in await sessions.overdue_session_ids(self._engine):
             if await self.end_session(session_id, EXPIRED):
                 count += 1

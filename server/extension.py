@@ -30,7 +30,7 @@ async def extend_session(
     expires_at = sessions.validate_extension(lifetime_s, session, plan)
 
     extended = await sessions.set_deadline(engine, session, expires_at)
-    app[keys.SCHEDULER].schedule(extended.id, extended.expires_at)
+    await app[keys.SCHEDULER].schedule(extended.id, extended.expires_at)
     await app[keys.SIO].emit(
         events.SESSION_UPDATED,
         deadline_payload(extended),

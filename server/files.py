@@ -233,6 +233,43 @@ async def list_uploading(engine: AsyncEngine) -> list[StoredFile]:
         return await _select_files(connection, files.c.state == UPLOADING)
 
 
+async def list_stalled_uploads(
+    engine: AsyncEngine, cutoff: datetime
+) -> list[StoredFile]:
+    """Return uploads in progress whose last progress came before cutoff."""
+    condition = and_(files.c.state == UPLOADING, files.c.updated_at < cutoff)
+    async with engine.connect() as connection:
+        return await _select_files(connection, condition)
+
+
+async def list_settled_in_live_sessions(
+    engine: AsyncEngine, cutoff: datetime
+) -> list[StoredFile]:
+    """Return visible files of live sessions left unchanged since cutoff."""
+    live = select(sessions.c.id).where(sessions.c.ended_at.is_(None))
+    condition = and_(
+        files.c.state.in_(VISIBLE_STATES),
+        files.c.updated_at < cutoff,
+        files.c.session_id.in_(live),
+    )
+    async with engine.connect() as connection:
+        return await _select_files(connection, condition)
+
+
+async def states_of(
+    engine: AsyncEngine, session_id: str, file_ids: list[str]
+) -> dict[str, str]:
+    """Return the state of each of a session's files that has a record."""
+    if not file_ids:
+        return {}
+    query = select(files.c.id, files.c.state).where(
+        files.c.session_id == session_id, files.c.id.in_(file_ids)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return {row.id: row.state for row in rows}
+
+
 async def _select_files(
     connection: AsyncConnection, condition: Any
 ) -> list[StoredFile]:

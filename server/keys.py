@@ -4,14 +4,15 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.deadlines import Deadlines
 from server.expiry import Expiry
 from server.guesses import CodeGuesses
 from server.passwords import Passwords
 from server.presence import Presence
 from server.ratelimit import RateLimiter
-from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import Storage
 from server.throttle import SignInThrottle
@@ -27,14 +28,17 @@ SOCKET_TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("socket_tasks")
 STORAGE = web.AppKey("storage", Storage)
 UPLOADS = web.AppKey("uploads", Uploads)
 EXPIRY = web.AppKey("expiry", Expiry)
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
-JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
-SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)
+# In-process timers in embedded mode, arq jobs with Redis configured.
+SCHEDULER: web.AppKey[Deadlines] = web.AppKey("scheduler")
+# Set only when DROPSPACE_REDIS_URL is.
+REDIS = web.AppKey("redis", ArqRedis)
+GUEST_LIMITER: web.AppKey[RateLimiter] = web.AppKey("guest_limiter")
+JOIN_LIMITER: web.AppKey[RateLimiter] = web.AppKey("join_limiter")
+SESSION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("session_limiter")
+PULL_LIMITER: web.AppKey[RateLimiter] = web.AppKey("pull_limiter")
 PRESENCE = web.AppKey("presence", Presence)
 TRANSFERS = web.AppKey("transfers", Transfers)
 CODE_GUESSES = web.AppKey("code_guesses", CodeGuesses)
-PULL_LIMITER = web.AppKey("pull_limiter", RateLimiter)
 PASSWORDS = web.AppKey("passwords", Passwords)
 # Failed sign-ins counted per account name and per client address.
 ACCOUNT_THROTTLE = web.AppKey("account_throttle", SignInThrottle)

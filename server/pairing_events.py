@@ -88,13 +88,13 @@ async def _peek(
 ) -> dict[str, Any]:
     """Name the device behind a lobby link, for the page that picks a session."""
     limiter = app[keys.PULL_LIMITER]
-    limiter.check(device_id)
+    await limiter.check(device_id)
     try:
         offer = await pairing_codes.peek_link_token(
             app[keys.ENGINE], data.get("link_token")
         )
     except CodeRejected:
-        limiter.hit(device_id)
+        await limiter.hit(device_id)
         raise
     target = await get_device(app[keys.ENGINE], offer.device_id)
     assert target is not None
@@ -107,13 +107,13 @@ async def _pull_by_link(
     """Pull the device behind a lobby link into the caller's session."""
     session = await _owned_session(app, data.get("session_id"), device_id)
     limiter = app[keys.PULL_LIMITER]
-    limiter.check(device_id)
+    await limiter.check(device_id)
     try:
         offer = await pairing_codes.use_link_token(
             app[keys.ENGINE], data.get("link_token")
         )
     except CodeRejected:
-        limiter.hit(device_id)
+        await limiter.hit(device_id)
         raise
     return await _pull(app, session, offer.device_id)
 

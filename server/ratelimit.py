@@ -1,13 +1,60 @@
-"""In-process rate limits: a fixed window of attempts per key."""
+"""Rate limits: a fixed window of attempts per key, in memory or in Redis.
+
+The embedded server counts in its own memory. With DROPSPACE_REDIS_URL set
+the counters live in Redis, so every server process shares one budget per
+key and a restart does not reset it.
+"""
 
 import math
+import re
 import time
+from typing import Protocol
 
-from server.errors import RateLimited
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.errors import RateLimited, ServiceUnavailable
 
 
-class RateLimiter:
+class RateLimiter(Protocol):
     """Allow at most `limit` hits per key in each window of `window_s`."""
+
+    limit: int
+    window_s: float
+    action: str
+
+    async def check(self, key: str) -> None:
+        """Raise RateLimited when the key has used up its window."""
+
+    async def hit(self, key: str) -> None:
+        """Count one attempt, or raise RateLimited when the key is over."""
+
+
+def create_limiter(
+    redis: Redis | None, prefix: str, limit: int, window_s: float, action: str
+) -> RateLimiter:
+    """Return a Redis limiter when a client is given, else an in-memory one."""
+    if redis is None:
+        return MemoryRateLimiter(limit, window_s, action)
+    return RedisRateLimiter(redis, prefix, limit, window_s, action)
+
+
+def _rate_limited(action: str, retry_after_s: float) -> RateLimited:
+    retry_after = max(1, math.ceil(retry_after_s))
+    return RateLimited(
+        f"Too many {action} attempts; try again in {retry_after} s.",
+        retry_after_s=retry_after,
+    )
+
+
+def _unavailable() -> ServiceUnavailable:
+    # Refused rather than let through: an attacker who can upset Redis must
+    # not gain unlimited guesses.
+    return ServiceUnavailable("Redis is unavailable; retry in a few seconds.")
+
+
+class MemoryRateLimiter:
+    """Counters in this process's memory, for the embedded server."""
 
     def __init__(self, limit: int, window_s: float, action: str) -> None:
         self.limit = limit
@@ -15,19 +62,14 @@ class RateLimiter:
         self.action = action
         self._windows: dict[str, tuple[float, int]] = {}
 
-    def check(self, key: str) -> None:
-        """Raise RateLimited when the key has used up its window."""
-        started, count = self._current(key, time.monotonic())
+    async def check(self, key: str) -> None:
+        now = time.monotonic()
+        started, count = self._current(key, now)
         if count >= self.limit:
-            retry_after = math.ceil(self.window_s - (time.monotonic() - started))
-            raise RateLimited(
-                f"Too many {self.action} attempts; try again in {retry_after} s.",
-                retry_after_s=retry_after,
-            )
+            raise _rate_limited(self.action, self.window_s - (now - started))
 
-    def hit(self, key: str) -> None:
-        """Count one attempt, or raise RateLimited when the key is over."""
-        self.check(key)
+    async def hit(self, key: str) -> None:
+        await self.check(key)
         now = time.monotonic()
         started, count = self._current(key, now)
         self._windows[key] = (started, count + 1)
@@ -44,3 +86,45 @@ class RateLimiter:
         for key, (started, _) in list(self._windows.items()):
             if now - started >= self.window_s:
                 del self._windows[key]
+
+
+class RedisRateLimiter:
+    """Counters shared by every process through Redis keys that expire."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, limit: int, window_s: float, action: str
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.action = action
+        self._redis = redis
+        slug = re.sub(r"[^a-z0-9]+", "-", action.lower()).strip("-")
+        self._prefix = f"{prefix}:ratelimit:{slug}:"
+        self._window_ms = max(1, int(window_s * 1000))
+
+    async def check(self, key: str) -> None:
+        name = self._prefix + key
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(name)
+                pipe.pttl(name)
+                raw, ttl_ms = await pipe.execute()
+        except RedisError:
+            raise _unavailable() from None
+        if raw is not None and int(raw) >= self.limit:
+            raise _rate_limited(self.action, max(ttl_ms, 0) / 1000)
+
+    async def hit(self, key: str) -> None:
+        name = self._prefix + key
+        # The first hit of a window creates the key with its expiry; later
+        # hits only count, so the window does not slide.
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(name, 0, px=self._window_ms, nx=True)
+                pipe.incr(name)
+                pipe.pttl(name)
+                _, count, ttl_ms = await pipe.execute()
+        except RedisError:
+            raise _unavailable() from None
+        if count > self.limit:
+            raise _rate_limited(self.action, max(ttl_ms, 0) / 1000)

@@ -19,6 +19,7 @@ from server import (
     events,
     extension,
     files,
+    jobs,
     join_links,
     keys,
     members,
@@ -57,7 +58,10 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server; it connects to nothing until used."""
     manager = None
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url)
+        # Messages between processes are JSON, python-socketio's default.
+        manager = socketio.AsyncRedisManager(
+            settings.redis_url, channel=jobs.socketio_channel(settings)
+        )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -242,13 +246,13 @@ async def _join(
 ) -> dict[str, Any]:
     engine = app[keys.ENGINE]
     limiter = app[keys.JOIN_LIMITER]
-    limiter.check(device_id)
+    await limiter.check(device_id)
     try:
         session = await join_links.find_for_device(
             engine, text_field(data, "join_token"), device_id
         )
     except NotFound:
-        limiter.hit(device_id)
+        await limiter.hit(device_id)
         raise
     if await members.was_removed(engine, session.id, device_id):
         raise NotMember(
@@ -325,7 +329,7 @@ async def delete_session(
     session = await sessions.member_session(engine, session_id, device_id)
     if not await is_owner(app, session.owner_account_id, device_id):
         raise NotAllowed("Only the session's owner may delete it.")
-    app[keys.SCHEDULER].cancel(session.id)
+    await app[keys.SCHEDULER].cancel(session.id)
     await app[keys.EXPIRY].end_session(session.id, DELETED)
 
 

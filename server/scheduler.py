@@ -1,55 +1,51 @@
-"""In-process scheduler: a timer per session deadline plus a periodic sweep.
+"""In-process scheduler: a timer per session deadline plus periodic sweeps.
 
-Timers make expiry prompt; the sweep catches whatever a timer missed, such
-as sessions that passed their deadline while the server was down.
+The embedded server's stand-in for the arq worker. Timers make expiry
+prompt; the sweeps of server.sweeps catch whatever a timer missed, such as
+sessions that passed their deadline while the server was down.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import sessions
-from server.expiry import EXPIRED, Expiry
+from server import sessions, sweeps
+from server.expiry import EXPIRED
+from server.sweeping import SweepContext
 from server.tokens import utc_now
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    """Runs expiry at each deadline and sweeps on an interval."""
+    """Runs expiry at each deadline and every sweep on an interval."""
 
-    def __init__(
-        self,
-        expiry: Expiry,
-        sweep_interval_s: float,
-        guest_sweep: Callable[[], Awaitable[int]] | None = None,
-    ) -> None:
-        self._expiry = expiry
+    def __init__(self, context: SweepContext, sweep_interval_s: float) -> None:
+        self._context = context
         self._sweep_interval_s = sweep_interval_s
-        self._guest_sweep = guest_sweep
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         self._sweeper: asyncio.Task[object] | None = None
 
-    async def start(self, engine: AsyncEngine) -> None:
+    async def start(self) -> None:
         """Arm a timer for every live session and start the sweep loop."""
         assert self._sweeper is None
-        for session_id, expires_at in await sessions.live_deadlines(engine):
-            self.schedule(session_id, expires_at)
+        for session_id, expires_at in await sessions.live_deadlines(
+            self._context.engine
+        ):
+            await self.schedule(session_id, expires_at)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    def schedule(self, session_id: str, expires_at: datetime) -> None:
+    async def schedule(self, session_id: str, expires_at: datetime) -> None:
         """Arm (or re-arm) the timer that ends a session at its deadline."""
-        self.cancel(session_id)
+        await self.cancel(session_id)
         delay_s = max(0.0, (expires_at - utc_now()).total_seconds())
         loop = asyncio.get_running_loop()
         self._timers[session_id] = loop.call_later(delay_s, self._fire, session_id)
 
-    def cancel(self, session_id: str) -> None:
+    async def cancel(self, session_id: str) -> None:
         """Disarm a session's timer, if it has one."""
         timer = self._timers.pop(session_id, None)
         if timer is not None:
@@ -63,30 +59,15 @@ class Scheduler:
 
     async def _expire(self, session_id: str) -> None:
         try:
-            await self._expiry.end_session(session_id, EXPIRED)
+            await self._context.expiry.end_session(session_id, EXPIRED)
         except SQLAlchemyError:
             # The sweep retries: the session stays overdue in the database.
             log.warning("expiry failed, sweep will retry session=%s", session_id)
 
     async def _sweep_forever(self) -> None:
         while True:
-            try:
-                ended = await self._expiry.sweep()
-            except SQLAlchemyError as error:
-                log.warning("expiry sweep failed, retrying: %s", error)
-            else:
-                if ended:
-                    log.info("expiry sweep ended=%d", ended)
-            await self._sweep_guests()
+            await sweeps.run_all(self._context)
             await asyncio.sleep(self._sweep_interval_s)
-
-    async def _sweep_guests(self) -> None:
-        if self._guest_sweep is None:
-            return
-        try:
-            await self._guest_sweep()
-        except SQLAlchemyError as error:
-            log.warning("guest sweep failed, retrying: %s", error)
 
     async def close(self) -> None:
         """Cancel every timer and task, and wait for the tasks to finish."""

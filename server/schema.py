@@ -128,6 +128,9 @@ files = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime),
+    # Set while one server process writes a chunk; see server.claims.
+    Column("write_claim", String(32)),
+    Column("claimed_at", UtcDateTime),
     Index("ix_files_session_id", "session_id"),
 )
 

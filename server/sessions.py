@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,9 +22,10 @@ from server.errors import (
     SessionEnded,
     SessionLimit,
 )
+from server.files import VISIBLE_STATES
 from server.names import unsafe_character
 from server.plans import Plan
-from server.schema import accounts, memberships, sessions
+from server.schema import accounts, files, memberships, sessions
 from server.tokens import epoch_ms, new_id, utc_now
 
 log = logging.getLogger(__name__)
@@ -384,3 +385,37 @@ async def live_deadlines(engine: AsyncEngine) -> list[tuple[str, datetime]]:
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
     return [(row.id, row.expires_at) for row in rows]
+
+
+async def ended_states(engine: AsyncEngine, session_ids: list[str]) -> dict[str, bool]:
+    """Return, for each session with a record, whether it has ended."""
+    if not session_ids:
+        return {}
+    query = select(sessions.c.id, sessions.c.ended_at).where(
+        sessions.c.id.in_(session_ids)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return {row.id: row.ended_at is not None for row in rows}
+
+
+async def ended_with_files(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """Return (id, end reason) of ended sessions that still list files.
+
+    Ending is several steps; a process killed between them leaves such a
+    session, and the next sweep finishes its work.
+    """
+    query = (
+        select(sessions.c.id, sessions.c.end_reason)
+        .where(
+            sessions.c.ended_at.is_not(None),
+            exists().where(
+                files.c.session_id == sessions.c.id,
+                files.c.state.in_(VISIBLE_STATES),
+            ),
+        )
+        .order_by(sessions.c.ended_at)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return [(row.id, row.end_reason or "expired") for row in rows]

@@ -36,7 +36,12 @@ class Settings:
         "", "SQLAlchemy URL; default: SQLite file dropspace.db in the data dir."
     )
     redis_url: str = _setting(
-        "", "Redis URL for the Socket.IO bus; unset: in-process manager."
+        "",
+        "Redis URL for the Socket.IO bus, rate limits and the worker queue; "
+        "unset: all in-process.",
+    )
+    redis_prefix: str = _setting(
+        "dropspace", "Namespace of every Redis key, channel and queue."
     )
     public_url: str = _setting(
         "", "Origin used in links and QR codes; default: http://LAN-address:port."
@@ -81,7 +86,17 @@ class Settings:
     chunk_idle_timeout_s: float = _setting(
         30.0, "Seconds a chunk PUT may send nothing before it is dropped."
     )
-    sweep_interval_s: float = _setting(60.0, "Seconds between expiry sweeps.")
+    sweep_interval_s: float = _setting(
+        60.0, "Seconds between sweeps; the worker sweeps at least once a minute."
+    )
+    upload_abandon_s: float = _setting(
+        3600.0, "Seconds without progress after which a partial upload is removed."
+    )
+    orphan_grace_s: float = _setting(
+        600.0,
+        "Seconds before a stored file with no record, or a record with no "
+        "file, is removed.",
+    )
     progress_interval_s: float = _setting(
         0.25, "Minimum seconds between progress events per file."
     )

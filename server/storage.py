@@ -10,12 +10,32 @@ import contextlib
 import hashlib
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiofiles
 import aiofiles.os
 
 _HASH_BLOCK_BYTES = 1024 * 1024
+PART_SUFFIX = ".part"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One entry of a session's folder, with its age for the orphan sweep."""
+
+    session_id: str
+    name: str
+    age_s: float
+
+    @property
+    def file_id(self) -> str:
+        return self.name.removesuffix(PART_SUFFIX)
+
+    @property
+    def is_part(self) -> bool:
+        return self.name.endswith(PART_SUFFIX)
 
 
 class Storage:
@@ -28,7 +48,7 @@ class Storage:
         return self.root / session_id
 
     def part_path(self, session_id: str, file_id: str) -> Path:
-        return self.root / session_id / f"{file_id}.part"
+        return self.root / session_id / f"{file_id}{PART_SUFFIX}"
 
     def final_path(self, session_id: str, file_id: str) -> Path:
         return self.root / session_id / file_id
@@ -84,6 +104,35 @@ class Storage:
             shutil.rmtree, self.session_dir(session_id), ignore_errors=True
         )
 
+    async def exists(self, path: Path) -> bool:
+        """Tell whether a path exists, off the event loop."""
+        return bool(await aiofiles.os.path.exists(path))
+
+    async def session_ids(self) -> list[str]:
+        """Return the name of every session folder on disk."""
+        return await asyncio.to_thread(_list_dirs, self.root)
+
+    async def entries(self, session_id: str) -> list[StoredEntry]:
+        """Return every entry of a session's folder with its age."""
+        return await asyncio.to_thread(_list_entries, self.root, session_id)
+
+    async def remove_entry(self, entry: StoredEntry) -> None:
+        """Delete one entry of a session's folder; a missing one is fine."""
+        path = self.session_dir(entry.session_id) / entry.name
+        if await aiofiles.os.path.isdir(path):
+            await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            await aiofiles.os.remove(path)
+
+    async def age_s(self, session_id: str) -> float | None:
+        """Return seconds since a session folder last changed, or None."""
+        try:
+            stat = await aiofiles.os.stat(self.session_dir(session_id))
+        except FileNotFoundError:
+            return None
+        return time.time() - stat.st_mtime
+
     async def sha256_of_part(self, session_id: str, file_id: str) -> str:
         """Hash a partial file from disk, for uploads whose hash state is lost."""
         return await asyncio.to_thread(
@@ -97,3 +146,26 @@ def _sha256_of_path(path: Path) -> str:
         while block := stream.read(_HASH_BLOCK_BYTES):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _list_dirs(root: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(root) if entry.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def _list_entries(root: Path, session_id: str) -> list[StoredEntry]:
+    now = time.time()
+    try:
+        found = list(os.scandir(root / session_id))
+    except FileNotFoundError:
+        return []
+    entries = []
+    for entry in found:
+        try:
+            age_s = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        entries.append(StoredEntry(session_id, entry.name, age_s))
+    return entries

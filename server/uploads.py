@@ -23,11 +23,33 @@ from server.files import StoredFile
 from server.sessions import get_session, member_session
 from server.storage import Storage
 from server.tokens import epoch_ms, utc_now
-from server.writer import Broadcast, ChunkWriter, UploadState, uploader_file
+from server.writer import (
+    Broadcast,
+    ChunkWriter,
+    UploadState,
+    follow_record,
+    uploader_file,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_START = 1000
+
+
+async def announce_usage(
+    engine: AsyncEngine, broadcast: Broadcast, session_id: str
+) -> None:
+    """Tell a session's room its used space, capacity and deadline."""
+    session = await get_session(engine, session_id)
+    if session is None:
+        return
+    payload = {
+        "used_bytes": session.reserved_bytes,
+        "capacity_bytes": session.capacity_bytes,
+        "expires_at": epoch_ms(session.expires_at),
+        "server_now": epoch_ms(utc_now()),
+    }
+    await broadcast(events.SESSION_UPDATED, session_id, payload)
 
 
 class Uploads:
@@ -121,6 +143,7 @@ class Uploads:
         state = await self._writer.find_state(file_id, device_id)
         async with state.condition:
             stored = await uploader_file(self._engine, file_id, device_id)
+            follow_record(state, stored)
             if stored.committed_bytes != stored.size:
                 raise UploadIncomplete(
                     f"File {stored.name!r} has {stored.committed_bytes} of "
@@ -173,6 +196,11 @@ class Uploads:
         if state.hasher is not None and state.committed == stored.size:
             digest: str = state.hasher.hexdigest()
             return digest
+        if await self._storage.part_size(stored.session_id, stored.id) is None:
+            # A finish in a process that is gone was cut off between the move
+            # into place and the record. Start-up recovery does the same when
+            # a process has the data dir to itself.
+            await self._storage.restore_part(stored.session_id, stored.id)
         return await self._storage.sha256_of_part(stored.session_id, stored.id)
 
     async def cancel(self, file_id: object, device_id: str) -> None:
@@ -221,16 +249,7 @@ class Uploads:
         await self._announce_usage(stored.session_id)
 
     async def _announce_usage(self, session_id: str) -> None:
-        session = await get_session(self._engine, session_id)
-        if session is None:
-            return
-        payload = {
-            "used_bytes": session.reserved_bytes,
-            "capacity_bytes": session.capacity_bytes,
-            "expires_at": epoch_ms(session.expires_at),
-            "server_now": epoch_ms(utc_now()),
-        }
-        await self._broadcast(events.SESSION_UPDATED, session_id, payload)
+        await announce_usage(self._engine, self._broadcast, session_id)
 
     async def recover(self) -> None:
         """Make every upload's bytes on disk match its committed offset.

@@ -5,7 +5,9 @@ one writer per file in this process. python-socketio runs each event in its
 own task, so a Socket.IO chunk may reach the writer before an earlier one.
 `note_arrival` therefore records chunks in the order they came off the
 socket, and a chunk ahead of the committed offset waits while an earlier
-arrival can still fill the gap. The fenced UPDATE in `files.commit_offset`
+arrival can still fill the gap. Across processes, a write claim recorded
+before any byte is written (server.claims) keeps one writer per file, and
+the UPDATE that commits the offset, fenced on the claim and the old offset,
 keeps the database the judge.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import events, files
+from server import claims, events, files
 from server.chunks import Buffers, ChunkSource
 from server.errors import (
     BadRequest,
@@ -28,6 +30,7 @@ from server.errors import (
     NotAllowed,
     OffsetMismatch,
     SizeExceeded,
+    UploadBusy,
     UploadNotActive,
 )
 from server.files import StoredFile
@@ -76,6 +79,10 @@ class ChunkWriter:
         self._progress_interval_s = progress_interval_s
         self.states: dict[str, UploadState] = {}
         self._arrivals: dict[str, list[int]] = {}
+        # One claim token per process: writes of one file within a process
+        # are serialised by its UploadState's condition already, so a claim
+        # left by a chunk of this process that broke off is ours to reuse.
+        self._claim = claims.new_claim()
 
     def note_arrival(self, file_id: object, offset: object) -> None:
         """Record a Socket.IO chunk in arrival order, before its handler awaits."""
@@ -128,6 +135,7 @@ class ChunkWriter:
             if wait_for_turn:
                 await self._wait_for_turn(file_id, state, offset)
             stored = await uploader_file(self._engine, file_id, device_id)
+            follow_record(state, stored)
             self._check_chunk(stored, state, offset, chunk.length)
             await self._write_at_committed(stored, state, chunk)
             state.condition.notify_all()
@@ -209,26 +217,75 @@ class ChunkWriter:
         self, stored: StoredFile, state: UploadState, chunk: ChunkSource
     ) -> None:
         start = state.committed
+        if not await claims.claim(self._engine, stored.id, start, self._claim):
+            await self._explain_claim_taken(stored, start)
         hasher = None if state.hasher is None else state.hasher.copy()
+        end = await self._write_claimed(stored, state, chunk, hasher)
+        if not await claims.commit(self._engine, stored.id, self._claim, start, end):
+            await self._explain_lost_commit(stored, start)
+        state.committed = end
+        state.hasher = hasher
+        await self._report_progress(stored, state, end, final=end == stored.size)
+
+    async def _write_claimed(
+        self,
+        stored: StoredFile,
+        state: UploadState,
+        chunk: ChunkSource,
+        hasher: "hashlib._Hash | None",
+    ) -> int:
+        start = state.committed
         written = 0
+        refreshed_at = time.monotonic()
         path = self._storage.part_path(stored.session_id, stored.id)
         try:
             async with _open_part(path) as fd:
+                await self._cut_to(stored, state, fd, start)
                 async for length in _pipeline(fd, start, chunk, hasher):
                     written += length
                     progress = start + written
                     await self._report_progress(stored, state, progress, final=False)
+                    if time.monotonic() - refreshed_at >= claims.CLAIM_REFRESH_S:
+                        await claims.refresh(self._engine, stored.id, self._claim)
+                        refreshed_at = time.monotonic()
                 await asyncio.to_thread(os.fdatasync, fd)
         except FileNotFoundError:
             # The session ended or the file was deleted, taking the partial
             # file with it, just before this chunk opened it.
             await self._explain_lost_commit(stored, start)
-        end = start + written
-        if not await files.commit_offset(self._engine, stored.id, start, end):
-            await self._explain_lost_commit(stored, start)
-        state.committed = end
-        state.hasher = hasher
-        await self._report_progress(stored, state, end, final=end == stored.size)
+        return start + written
+
+    async def _cut_to(
+        self, stored: StoredFile, state: UploadState, fd: int, start: int
+    ) -> None:
+        # Bytes past the committed offset are left by a chunk that broke off,
+        # here or in another process; the claim makes cutting them safe.
+        size = (await asyncio.to_thread(os.fstat, fd)).st_size
+        if size > start:
+            await asyncio.to_thread(os.ftruncate, fd, start)
+        if size >= start:
+            return
+        # The disk holds less than was committed, as after a power loss: the
+        # upload resumes from what the disk holds.
+        await claims.commit(self._engine, stored.id, self._claim, start, size)
+        state.committed = size
+        state.hasher = None
+        raise OffsetMismatch(
+            f"File {stored.name!r} holds {size} bytes on disk, fewer than were "
+            f"acknowledged; resend from offset {size}.",
+            offset=size,
+        )
+
+    async def _explain_claim_taken(self, stored: StoredFile, start: int) -> None:
+        current = await files.get_file(self._engine, stored.id)
+        if current.state == files.UPLOADING and current.committed_bytes == start:
+            raise UploadBusy(
+                f"Another server is writing a chunk of file {current.name!r} at "
+                f"offset {start}; ask for the offset in a moment and resume.",
+                offset=start,
+                retry_after_s=1,
+            )
+        await self._explain_lost_commit(stored, start)
 
     async def _explain_lost_commit(self, stored: StoredFile, start: int) -> None:
         session = await get_session(self._engine, stored.session_id)
@@ -293,6 +350,17 @@ class ChunkWriter:
         for file_id, state in list(self.states.items()):
             if state.session_id == session_id:
                 self.close(file_id)
+
+
+def follow_record(state: UploadState, stored: StoredFile) -> None:
+    """Take the committed offset from the record when another process moved it.
+
+    The bytes it wrote are not in this process's running hash, so finishing
+    hashes the file from disk instead.
+    """
+    if stored.committed_bytes != state.committed:
+        state.committed = stored.committed_bytes
+        state.hasher = None
 
 
 async def uploader_file(

@@ -1,6 +1,8 @@
 """Fixtures: a real DropSpace server on a loopback port, and devices that use it."""
 
 import dataclasses
+import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,9 +11,23 @@ from typing import Any
 import pytest
 
 from server.settings import Settings
+from tests.databases import (
+    BACKENDS,
+    DEFAULT_ADMIN_URL,
+    POSTGRESQL,
+    ThrowawayDatabases,
+)
 from tests.devices import Device, NewDevice, SharedSession, share_session
 from tests.loop_guard import GUARD
-from tests.servers import RunningServer, StartServer, StartShared, free_port
+from tests.production import REDIS_URL, WorkerProcess, delete_keys
+from tests.servers import (
+    RunningServer,
+    StartProduction,
+    StartServer,
+    StartShared,
+    StartWorker,
+    free_port,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,6 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--heavy",
         action="store_true",
         help="Also run tests marked heavy, which move gigabytes.",
+    )
+    parser.addoption(
+        "--database",
+        choices=BACKENDS,
+        default="sqlite",
+        help="Database of every test server; postgresql creates a throwaway "
+        "database per server on DROPSPACE_TEST_POSTGRES_URL.",
     )
 
 
@@ -41,9 +64,32 @@ def no_blocking_file_calls() -> Iterator[None]:
     assert GUARD.take() == []
 
 
+@pytest.fixture(scope="session")
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """The database every test server uses: sqlite or postgresql."""
+    backend: str = request.config.getoption("--database")
+    return backend
+
+
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
-    """Yield a function that starts a server with settings overrides."""
+async def databases(database_backend: str) -> AsyncIterator[ThrowawayDatabases]:
+    """Throwaway PostgreSQL databases, dropped when the test ends."""
+    created = ThrowawayDatabases(
+        os.environ.get("DROPSPACE_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
+    )
+    yield created
+    await created.drop_all()
+
+
+@pytest.fixture
+async def start_server(
+    tmp_path: Path, database_backend: str, databases: ThrowawayDatabases
+) -> AsyncIterator[StartServer]:
+    """Yield a function that starts a server with settings overrides.
+
+    On the PostgreSQL pass each server gets a new database; an unreachable
+    PostgreSQL fails the test instead of skipping it.
+    """
     servers: list[RunningServer] = []
 
     async def start(**overrides: Any) -> RunningServer:
@@ -56,6 +102,10 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
             sweep_interval_s=0.5,
             log_level="DEBUG",
         )
+        if database_backend == POSTGRESQL and "database_url" not in overrides:
+            settings = dataclasses.replace(
+                settings, database_url=await databases.create()
+            )
         running = RunningServer(dataclasses.replace(settings, **overrides))
         await running.start()
         servers.append(running)
@@ -64,7 +114,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     yield start
     for running in reversed(servers):
         await running.stop()
-        # Stored files can reach gigabytes; the database stays for debugging.
+        # Stored files can reach gigabytes; a SQLite database stays for debugging.
         shutil.rmtree(running.files_dir, ignore_errors=True)
 
 
@@ -122,3 +172,53 @@ async def start_shared(start_server: StartServer, new_device: NewDevice) -> Star
         return server, await share_session(owner, member, lifetime_s)
 
     return start
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A Redis namespace of this test alone, emptied when it ends."""
+    prefix = f"dropspace-test-{secrets.token_hex(6)}"
+    yield prefix
+    await delete_keys(prefix)
+
+
+@pytest.fixture
+async def start_production(
+    start_server: StartServer,
+    databases: ThrowawayDatabases,
+    redis_prefix: str,
+) -> AsyncIterator[StartProduction]:
+    """Yield a function that starts a server on PostgreSQL and Redis.
+
+    Whatever the pass, these servers use PostgreSQL; they enqueue deadline
+    jobs instead of arming timers, so `start_worker` runs the worker.
+    """
+    database_url = await databases.create()
+
+    async def start(**overrides: Any) -> RunningServer:
+        base = {
+            "database_url": database_url,
+            "redis_url": REDIS_URL,
+            "redis_prefix": redis_prefix,
+            "sweep_interval_s": 1.0,
+            "min_lifetime_s": 1,
+        }
+        return await start_server(**(base | overrides))
+
+    yield start
+
+
+@pytest.fixture
+async def start_worker(tmp_path: Path) -> AsyncIterator[StartWorker]:
+    """Yield a function that starts `dropspace worker` for a server's settings."""
+    workers: list[WorkerProcess] = []
+
+    def start(settings: Settings) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log")
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        await worker.stop()

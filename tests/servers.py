@@ -14,6 +14,7 @@ from tests.loop_guard import GUARD
 
 if TYPE_CHECKING:
     from tests.devices import SharedSession
+    from tests.production import WorkerProcess
 
 # aiohttp's graceful shutdown timeout in seconds, for open requests and WebSockets.
 # NOTE: with a Socket.IO client connected, stopping took twice this long in
@@ -48,6 +49,11 @@ class RunningServer:
     @property
     def files_dir(self) -> Path:
         return self.settings.files_dir
+
+    @property
+    def app(self) -> web.Application:
+        assert self.runner is not None, "the server is not running"
+        return self.runner.app
 
     async def start(self) -> None:
         # Start-up may block (migrations, recovery); serving may not.
@@ -101,3 +107,9 @@ StartServer = Callable[..., Awaitable[RunningServer]]
 
 # The `start_shared` fixture: a new server and a session shared on it.
 StartShared = Callable[..., Awaitable[tuple[RunningServer, "SharedSession"]]]
+
+# The `start_production` fixture: a server on PostgreSQL and Redis.
+StartProduction = Callable[..., Awaitable[RunningServer]]
+
+# The `start_worker` fixture: `dropspace worker` for a server's settings.
+StartWorker = Callable[[Settings], "WorkerProcess"]

@@ -1,13 +1,13 @@
 """Device identity, origins and membership: who may connect, read and write."""
 
-import sqlite3
 import time
 from email.utils import parsedate_to_datetime
 from http.cookies import Morsel, SimpleCookie
-from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.content import MIB, Stamped
 from tests.devices import (
@@ -281,10 +281,10 @@ async def test_page_view_records_no_device(server: RunningServer) -> None:
 async def test_raw_token_never_stored(
     shared: SharedSession, server: RunningServer
 ) -> None:
-    database = server.data_dir / "dropspace.db"
     tokens = [shared.owner.cookie, shared.member.cookie]
 
-    stored = read_database_text(database)
+    stored = await read_database_text(server.settings.sqlalchemy_url)
+    # The SQLite files too, journal included; PostgreSQL keeps its own files.
     raw_files = b"".join(
         path.read_bytes()
         for path in server.data_dir.glob("dropspace.db*")
@@ -297,20 +297,19 @@ async def test_raw_token_never_stored(
         assert token.encode() not in raw_files
 
 
-def read_database_text(database: Path) -> str:
-    """Return every value of every table of a SQLite file, as one string."""
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+async def read_database_text(url: str) -> str:
+    """Return every value of every table of a database, as one string."""
+    engine = create_async_engine(url)
+    values = []
     try:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(
+                lambda sync: inspect(sync).get_table_names()
             )
-        ]
-        values = []
-        for table in tables:
-            for row in connection.execute(f'SELECT * FROM "{table}"'):  # noqa: S608
-                values += [str(value) for value in row]
-        return "\n".join(values)
+            for table in tables:
+                query = text(f'SELECT * FROM "{table}"')  # noqa: S608
+                for row in await connection.execute(query):
+                    values += [str(value) for value in row]
     finally:
-        connection.close()
+        await engine.dispose()
+    return "\n".join(values)

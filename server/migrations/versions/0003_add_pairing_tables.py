@@ -1,7 +1,7 @@
 """add pairing offers and replaced join tokens
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-04 19:30:00.000000
 """
 

@@ -1,0 +1,136 @@
+"""Sweeps that keep stored bytes and file records in agreement.
+
+- Abandoned uploads: no progress for DROPSPACE_UPLOAD_ABANDON_S; the record
+  fails, its space is freed and its partial file deleted.
+- Orphan files: bytes on disk that no record owns. A crash between two
+  steps leaves them, or a record deleted by hand. They are removed after
+  the grace period.
+- Missing files: records whose bytes are gone from disk; marked failed after
+  the grace period, so that downloads answer "gone" instead of an error.
+
+The grace period spares the short moments in which a record and its file
+legitimately disagree, such as between moving a finished upload into place
+and recording it complete.
+"""
+
+import logging
+from datetime import timedelta
+
+from server import events, files, sessions
+from server.files import StoredFile
+from server.storage import StoredEntry
+from server.sweeping import SweepContext
+from server.tokens import utc_now
+from server.uploads import announce_usage
+
+log = logging.getLogger(__name__)
+
+ABANDONED = "abandoned"
+MISSING = "missing"
+
+
+async def remove_abandoned_uploads(context: SweepContext) -> int:
+    """Fail uploads without progress for too long; return how many."""
+    cutoff = utc_now() - timedelta(seconds=context.settings.upload_abandon_s)
+    count = 0
+    for stored in await files.list_stalled_uploads(context.engine, cutoff):
+        if await _fail(context, stored, ABANDONED, (files.UPLOADING,)):
+            count += 1
+    return count
+
+
+async def remove_missing_records(context: SweepContext) -> int:
+    """Fail records of live sessions whose bytes are gone; return how many."""
+    cutoff = utc_now() - timedelta(seconds=context.settings.orphan_grace_s)
+    count = 0
+    for stored in await files.list_settled_in_live_sessions(context.engine, cutoff):
+        if await _has_bytes(context, stored):
+            continue
+        if await _fail(context, stored, MISSING, (stored.state,)):
+            count += 1
+    return count
+
+
+async def _has_bytes(context: SweepContext, stored: StoredFile) -> bool:
+    storage = context.storage
+    if stored.state == files.UPLOADING:
+        return await storage.part_size(stored.session_id, stored.id) is not None
+    path = storage.final_path(stored.session_id, stored.id)
+    return await storage.exists(path)
+
+
+async def _fail(
+    context: SweepContext,
+    stored: StoredFile,
+    reason: str,
+    from_states: tuple[str, ...],
+) -> bool:
+    if not await files.release(context.engine, stored, files.FAILED, from_states):
+        return False
+    await context.storage.remove_file(stored.session_id, stored.id)
+    log.info(
+        "file removed session=%s file=%s reason=%s",
+        stored.session_id,
+        stored.id,
+        reason,
+    )
+    payload = {"file_id": stored.id, "reason": reason}
+    await context.broadcast(events.FILE_DELETED, stored.session_id, payload)
+    await announce_usage(context.engine, context.broadcast, stored.session_id)
+    return True
+
+
+async def remove_orphan_files(context: SweepContext) -> int:
+    """Delete stored bytes that no record owns; return how many entries."""
+    storage = context.storage
+    folders = await storage.session_ids()
+    ended = await sessions.ended_states(context.engine, folders)
+    count = 0
+    for session_id in folders:
+        if ended.get(session_id) is True:
+            await storage.remove_session(session_id)
+            log.info("orphan folder removed session=%s", session_id)
+            count += 1
+        elif session_id not in ended:
+            count += await _remove_unknown_folder(context, session_id)
+        else:
+            count += await _remove_orphans_of(context, session_id)
+    return count
+
+
+async def _remove_unknown_folder(context: SweepContext, session_id: str) -> int:
+    age_s = await context.storage.age_s(session_id)
+    if age_s is None or age_s < context.settings.orphan_grace_s:
+        return 0
+    await context.storage.remove_session(session_id)
+    log.info("orphan folder removed session=%s", session_id)
+    return 1
+
+
+async def _remove_orphans_of(context: SweepContext, session_id: str) -> int:
+    grace_s = context.settings.orphan_grace_s
+    entries = [
+        entry
+        for entry in await context.storage.entries(session_id)
+        if entry.age_s >= grace_s
+    ]
+    states = await files.states_of(
+        context.engine, session_id, [entry.file_id for entry in entries]
+    )
+    count = 0
+    for entry in entries:
+        if _is_owned(entry, states.get(entry.file_id)):
+            continue
+        await context.storage.remove_entry(entry)
+        log.info("orphan file removed session=%s name=%s", session_id, entry.name)
+        count += 1
+    return count
+
+
+def _is_owned(entry: StoredEntry, state: str | None) -> bool:
+    if entry.is_part:
+        return state == files.UPLOADING
+    # A finished file whose record is still `uploading` was cut off between
+    # the move into place and the record. Start-up recovery or the abandoned
+    # upload sweep settles it.
+    return state in files.VISIBLE_STATES

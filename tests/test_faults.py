@@ -1,0 +1,247 @@
+"""Faults of the production stack, each with real processes.
+
+These tests start a Redis or a PostgreSQL of their own on a spare port, so
+that restarting it disturbs no other test.
+"""
+
+import asyncio
+import glob
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.content import Stamped
+from tests.devices import Device, NewDevice, for_file, share_session
+from tests.servers import StartProduction, StartServer, free_port
+
+ATTEMPTS = 40
+EVENT_WAIT_S = 1.0
+
+
+class OwnRedis:
+    """A redis-server child process on a spare loopback port."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.port = free_port()
+        self.work_dir = work_dir
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.work_dir),
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
+        try:
+            for _ in range(200):
+                try:
+                    await client.ping()
+                    return
+                except RedisConnectionError:
+                    await asyncio.sleep(0.05)
+            raise AssertionError(f"redis-server on port {self.port} did not start")
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.kill()
+        await self.process.wait()
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    redis = OwnRedis(tmp_path)
+    try:
+        await redis.start()
+        yield redis
+    finally:
+        await redis.stop()
+
+
+async def test_redis_restart_mid_session(
+    start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
+) -> None:
+    first = await start_production(redis_url=own_redis.url)
+    port = free_port()
+    second = await start_production(
+        redis_url=own_redis.url,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=first.data_dir,
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(second, "member")
+    shared = await share_session(owner, member)
+
+    await own_redis.stop()
+    await own_redis.start()
+
+    for device in (owner, member):
+        assert (await device.call("clock:sync", {})).get("ok") is True
+    await bus_recovers(owner, member, shared.session_id)
+    guest = await new_device(second, "guest", connect=False)
+    assert (await guest.request("POST", "/api/guest")).status == 200
+
+
+async def bus_recovers(sender: Device, receiver: Device, session_id: str) -> None:
+    """Upload small files until the receiver hears of one through the bus.
+
+    Events published before a server's subscription is back are lost, as
+    Redis pub/sub keeps nothing; the first one heard shows the bus works.
+    """
+    for attempt in range(ATTEMPTS):
+        stored = await sender.upload(session_id, f"{attempt}.txt", Stamped(100))
+        try:
+            await receiver.log.wait_for(
+                "file:ready", for_file(stored["id"]), timeout_s=EVENT_WAIT_S
+            )
+        except AssertionError:
+            continue
+        return
+    raise AssertionError(f"no event crossed the restarted Redis in {ATTEMPTS} tries")
+
+
+def postgres_command(name: str) -> list[str]:
+    """Return the command line of a PostgreSQL server program.
+
+    Debian keeps initdb and pg_ctl off PATH, and both refuse to run as root,
+    so under root they run as the postgres user.
+    """
+    found = shutil.which(name) or max(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", found]
+    return [found]
+
+
+async def run(command: list[str]) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, (command, output.decode(errors="replace"))
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of one test, on a spare loopback port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        # Outside pytest's tmp_path, whose parents only root may enter.
+        self.work_dir = Path(tempfile.mkdtemp(prefix="dropspace-pg-"))
+        self.data_dir = self.work_dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.work_dir, "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    async def create(self) -> None:
+        await run(
+            [
+                *postgres_command("initdb"),
+                "-D",
+                str(self.data_dir),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ]
+        )
+
+    async def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-k {self.work_dir} -c fsync=off"
+        )
+        await run(
+            [
+                *postgres_command("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-o",
+                options,
+                "-l",
+                str(self.work_dir / "log"),
+                "-w",
+                "start",
+            ]
+        )
+
+    async def stop(self) -> None:
+        await run(
+            [
+                *postgres_command("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ]
+        )
+
+    def remove(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    postgres = OwnPostgres()
+    try:
+        await postgres.create()
+        await postgres.start()
+        yield postgres
+    finally:
+        if (postgres.data_dir / "postmaster.pid").exists():
+            await postgres.stop()
+        postgres.remove()
+
+
+async def test_postgres_restart_answers_unavailable(
+    start_server: StartServer, new_device: NewDevice, own_postgres: OwnPostgres
+) -> None:
+    server = await start_server(database_url=own_postgres.url)
+    device = await new_device(server, "owner")
+    await device.start_guest()
+    assert (await device.request("GET", "/api/sessions")).status == 200
+
+    await own_postgres.stop()
+    down = await device.request("GET", "/api/sessions")
+    socket_down = await device.call("clock:sync", {})
+    join_down = await device.call("session:join", {"join_token": "a" * 32})
+    await own_postgres.start()
+    up = await device.request("GET", "/api/sessions")
+
+    assert down.status == 503
+    assert down.json()["code"] == "service_unavailable"
+    assert socket_down.get("ok") is True
+    assert join_down.get("code") == "service_unavailable"
+    assert up.status == 200
+    assert (await device.call("session:join", {"join_token": "a" * 32})).get(
+        "code"
+    ) == "not_found"

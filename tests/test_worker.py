@@ -1,0 +1,332 @@
+"""The production stack: deadline jobs and sweeps in `dropspace worker`.
+
+Servers here run on a throwaway PostgreSQL database and a Redis prefix of
+their own. The worker is a real child process on the same settings.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server import jobs, keys
+from server.schema import files, sessions
+from server.sessions import mark_ended
+from tests.content import MIB, Stamped
+from tests.devices import NewDevice, SharedSession, for_file, share_session
+from tests.production import REDIS_URL
+from tests.servers import RunningServer, StartProduction, StartServer, StartWorker
+
+LIFETIME_S = 2
+BOUND_S = 20.0
+POLL_S = 0.05
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `check` until it holds; fail naming `what` after BOUND_S."""
+    for _ in range(int(BOUND_S / POLL_S)):
+        if await check():
+            return
+        await asyncio.sleep(POLL_S)
+    raise AssertionError(f"{what} did not happen within {BOUND_S} s")
+
+
+async def deadline_job_score(server: RunningServer, session_id: str) -> float | None:
+    """Return when the session's deadline job is due, in epoch ms, or None."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        job_id = jobs.expire_job_id(server.settings, session_id)
+        score: float | None = await client.zscore(
+            jobs.queue_name(server.settings), job_id
+        )
+        return score
+    finally:
+        await client.aclose()
+
+
+async def test_worker_needs_redis(tmp_path: Path) -> None:
+    environment = os.environ | {
+        "DROPSPACE_REDIS_URL": "",
+        "DROPSPACE_DATA_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "server.cli", "worker"]
+
+    result = await asyncio.to_thread(
+        subprocess.run, command, env=environment, capture_output=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert b"set DROPSPACE_REDIS_URL" in result.stderr
+
+
+async def test_worker_expires_session_at_deadline(
+    start_production: StartProduction,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+) -> None:
+    # Sweeps an hour apart: only the deadline job can end the session soon.
+    server = await start_production(sweep_interval_s=3600.0)
+    start_worker(server.settings)
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member, LIFETIME_S)
+    await member.upload(shared.session_id, "done.bin", Stamped(MIB))
+
+    assert await deadline_job_score(server, shared.session_id) == pytest.approx(
+        shared.session["expires_at"], abs=1
+    )
+    for device in (owner, member):
+        ended = await device.log.wait_for("session:ended", timeout_s=BOUND_S)
+        assert ended["reason"] == "expired"
+    await server.wait_until_no_files(BOUND_S)
+    reply = await owner.request("GET", f"/s/{shared.join_token}")
+    assert reply.status == 410
+
+
+async def test_session_delete_removes_deadline_job(
+    start_production: StartProduction, new_device: NewDevice
+) -> None:
+    server = await start_production()
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member)
+    assert await deadline_job_score(server, shared.session_id) is not None
+
+    answer = await owner.call("session:delete", {"session_id": shared.session_id})
+
+    assert answer.get("ok") is True
+    assert await deadline_job_score(server, shared.session_id) is None
+
+
+async def test_rescheduled_deadline_replaces_job(
+    start_production: StartProduction, new_device: NewDevice
+) -> None:
+    server = await start_production()
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member)
+    deadlines = server.app[keys.SCHEDULER]
+    later = shared.session["expires_at"] + 60_000
+
+    await deadlines.schedule(shared.session_id, epoch_ms_to_datetime(later))
+    await deadlines.schedule(shared.session_id, epoch_ms_to_datetime(later))
+
+    assert await deadline_job_score(server, shared.session_id) == later
+    client = Redis.from_url(REDIS_URL)
+    try:
+        queued = await client.zrange(jobs.queue_name(server.settings), 0, -1)
+    finally:
+        await client.aclose()
+    assert len(queued) == 1
+
+
+def epoch_ms_to_datetime(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC)
+
+
+async def test_session_not_due_is_left_alone(
+    start_production: StartProduction,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+) -> None:
+    # A deadline job that fires early, as after an extension, must do nothing.
+    server = await start_production()
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member, 3600)
+    early = datetime.now(UTC)
+    await server.app[keys.SCHEDULER].schedule(shared.session_id, early)
+    start_worker(server.settings)
+
+    await wait_until(
+        lambda: _job_gone(server, shared.session_id), "the early job running"
+    )
+
+    reply = await owner.request("GET", f"/s/{shared.join_token}")
+    assert reply.status == 200
+    assert not owner.log.all("session:ended")
+
+
+async def _job_gone(server: RunningServer, session_id: str) -> bool:
+    return await deadline_job_score(server, session_id) is None
+
+
+# Each sweep runs in the worker and, for the embedded server, in-process.
+Started = tuple[RunningServer, SharedSession]
+MODES = ["worker", "embedded"]
+
+
+@pytest.fixture(params=MODES)
+def start_swept(
+    request: pytest.FixtureRequest,
+    start_production: StartProduction,
+    start_server: StartServer,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+) -> Callable[..., Awaitable[Started]]:
+    """Return a function that starts a swept server and shares a session."""
+
+    async def start(**overrides: object) -> Started:
+        if request.param == "worker":
+            server = await start_production(**overrides)
+            start_worker(server.settings)
+        else:
+            server = await start_server(sweep_interval_s=0.2, **overrides)
+        owner = await new_device(server, "owner")
+        member = await new_device(server, "member")
+        return server, await share_session(owner, member)
+
+    return start
+
+
+async def test_sweep_removes_abandoned_upload(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    server, shared = await start_swept(upload_abandon_s=1.0)
+    member = shared.member
+    partial = await member.start_upload(shared.session_id, "half.bin", 2 * MIB)
+    await member.send_range(partial["id"], Stamped(2 * MIB), "http", end=MIB)
+
+    deleted = await shared.owner.log.wait_for(
+        "file:deleted", for_file(partial["id"]), timeout_s=BOUND_S
+    )
+
+    assert deleted["reason"] == "abandoned"
+    await server.wait_until_no_files(BOUND_S)
+    offset = await member.upload_offset(partial["id"])
+    assert offset.get("code") == "upload_not_active"
+    updated = await shared.owner.log.wait_for(
+        "session:updated", lambda event: event["used_bytes"] == 0, timeout_s=BOUND_S
+    )
+    assert updated["used_bytes"] == 0
+
+
+async def test_sweep_removes_orphan_files(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    server, shared = await start_swept(orphan_grace_s=0.0)
+    kept = await shared.member.upload(shared.session_id, "kept.bin", Stamped(MIB))
+    session_dir = server.files_dir / shared.session_id
+    stray = session_dir / "0123456789abcdef0123456789abcdef"
+    stray.write_bytes(b"no record owns this")
+    stray_part = session_dir / "fedcba9876543210fedcba9876543210.part"
+    stray_part.write_bytes(b"nor this")
+    stray_folder = server.files_dir / "00000000000000000000000000000000"
+    stray_folder.mkdir()
+    (stray_folder / "file").write_bytes(b"a session that never existed")
+
+    async def strays_gone() -> bool:
+        return not (stray.exists() or stray_part.exists() or stray_folder.exists())
+
+    await wait_until(strays_gone, "removal of the orphan files")
+
+    assert (session_dir / kept["id"]).exists()
+    status, digest = await shared.owner.download_sha256(kept["id"])
+    assert (status, digest) == (200, Stamped(MIB).sha256())
+
+
+async def test_sweep_drops_record_of_missing_file(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    server, shared = await start_swept(orphan_grace_s=0.0)
+    lost = await shared.member.upload(shared.session_id, "lost.bin", Stamped(MIB))
+    kept = await shared.member.upload(shared.session_id, "kept.bin", Stamped(MIB))
+    (server.files_dir / shared.session_id / lost["id"]).unlink()
+
+    deleted = await shared.owner.log.wait_for(
+        "file:deleted", for_file(lost["id"]), timeout_s=BOUND_S
+    )
+
+    assert deleted["reason"] == "missing"
+    gone = await shared.owner.download(lost["id"])
+    assert (gone.status, gone.json().get("code")) == (404, "not_found")
+    assert (await shared.owner.download(kept["id"])).status == 200
+    assert not shared.owner.log.all("file:deleted", for_file(kept["id"]))
+
+
+async def test_sweep_finishes_interrupted_end(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    # The state a crash leaves between marking a session ended and deleting
+    # its files. The session record is ended, but its files are still listed
+    # and stored.
+    server, shared = await start_swept()
+    stored = await shared.member.upload(shared.session_id, "f.bin", Stamped(MIB))
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    try:
+        await mark_ended(engine, shared.session_id, "deleted", only_if_due=False)
+        await wait_until(lambda: _no_visible_files(engine), "retiring the files")
+    finally:
+        await engine.dispose()
+
+    await server.wait_until_no_files(BOUND_S)
+    ended = await shared.member.log.wait_for("session:ended", timeout_s=BOUND_S)
+    assert ended["reason"] == "deleted"
+    assert (await shared.owner.download(stored["id"])).status == 410
+
+
+SESSIONS_TO_EXPIRE = 40
+
+
+async def test_killed_worker_sweep_finished_by_next(
+    start_production: StartProduction,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+) -> None:
+    server = await start_production(guest_max_sessions=SESSIONS_TO_EXPIRE)
+    owner = await new_device(server, "owner")
+    await owner.start_guest()
+    for number in range(SESSIONS_TO_EXPIRE):
+        session = await owner.create_session(f"s{number}", lifetime_s=1)
+        await owner.join(session["join_url"].rsplit("/", 1)[-1])
+        await owner.upload(session["id"], "f.bin", Stamped(64 * 1024))
+    engine = create_async_engine(server.settings.database_url)
+    try:
+        await _expire_with_a_kill(server, start_worker, engine)
+    finally:
+        await engine.dispose()
+
+
+async def _expire_with_a_kill(
+    server: RunningServer, start_worker: StartWorker, engine: AsyncEngine
+) -> None:
+    first = start_worker(server.settings)
+    await wait_until(lambda: _ended_count(engine, at_least=1), "a first expiry")
+    first.kill()
+    ended, visible = await _counts(engine)
+    # Expiring every session takes the worker seconds; the kill came early.
+    assert ended < SESSIONS_TO_EXPIRE or visible > 0, "the kill came too late"
+
+    second = start_worker(server.settings)
+    await wait_until(
+        lambda: _ended_count(engine, at_least=SESSIONS_TO_EXPIRE), "every expiry"
+    )
+    await wait_until(lambda: _no_visible_files(engine), "retiring every file")
+    await server.wait_until_no_files(BOUND_S)
+    await second.stop()
+
+
+async def _ended_count(engine: AsyncEngine, at_least: int) -> bool:
+    return (await _counts(engine))[0] >= at_least
+
+
+async def _no_visible_files(engine: AsyncEngine) -> bool:
+    return (await _counts(engine))[1] == 0
+
+
+async def _counts(engine: AsyncEngine) -> tuple[int, int]:
+    ended = select(func.count()).where(sessions.c.ended_at.is_not(None))
+    visible = select(func.count()).where(files.c.state.in_(("uploading", "complete")))
+    async with engine.connect() as connection:
+        return (
+            int((await connection.execute(ended)).scalar_one()),
+            int((await connection.execute(visible)).scalar_one()),
+        )
