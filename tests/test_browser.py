@@ -226,3 +226,16 @@ async def test_dragged_folder_keeps_paths(
     await expect(complete_rows(owner)).to_have_count(2, timeout=UI_TIMEOUT_MS)
     names = await complete_rows(owner).locator(".file-name").all_text_contents()
     assert sorted(names) == ["holiday/day 1/photo.bin", "holiday/plan.txt"]
+
+
+async def test_generated_names_translated(
+    server: RunningServer, browser: Browser
+) -> None:
+    page = await open_page(browser, server.base_url + "/")
+    await page.get_by_test_id("lang-switch").select_option("ru")
+    await page.get_by_test_id("start-guest").click()
+
+    # Headless Chromium on Linux gets the label "Chrome on Linux".
+    footer = page.locator("#device-label")
+    await expect(footer).to_have_text("Это устройство: Chrome на Linux")
+    await expect(page.get_by_text("Тариф «Гость»")).to_be_visible()

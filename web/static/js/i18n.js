@@ -42,6 +42,11 @@ const MESSAGES = {
     "lobby.signedInAs": "Signed in as {name}.",
     "lobby.plan":
       "Plan {name} · live sessions: up to {sessions} · space: {capacity} each · longest lifetime: {lifetime}",
+    "plan.guest": "guest",
+    "plan.free": "free",
+    "plan.pro": "pro",
+    "device.browserOnSystem": "{browser} on {system}",
+    "device.unknown": "Unknown device",
     "lobby.sessionsHeading": "Live sessions",
     "lobby.noSessions": "No live sessions yet. Create one to start.",
     "lobby.createHeading": "New session",
@@ -179,6 +184,11 @@ const MESSAGES = {
     "lobby.signedInAs": "Вы вошли как {name}.",
     "lobby.plan":
       "Тариф {name} · сессий одновременно: до {sessions} · место: {capacity} на каждую · наибольший срок: {lifetime}",
+    "plan.guest": "«Гость»",
+    "plan.free": "«Бесплатный»",
+    "plan.pro": "«Pro»",
+    "device.browserOnSystem": "{browser} на {system}",
+    "device.unknown": "Неизвестное устройство",
     "lobby.sessionsHeading": "Действующие сессии",
     "lobby.noSessions": "Действующих сессий пока нет. Создайте первую.",
     "lobby.createHeading": "Новая сессия",

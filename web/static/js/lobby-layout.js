@@ -4,6 +4,7 @@
 import { TEST_IDS, el } from "./dom.js";
 import { formatBytes, formatDuration, formatTimeLeft } from "./format.js";
 import { t } from "./i18n.js";
+import { planName } from "./names.js";
 
 /** Return the path of a join link, so the page stays on its own origin. */
 export function sessionPath(session) {
@@ -54,7 +55,7 @@ function describeAccount(account, clock) {
 
 function describePlan(plan) {
   return t("lobby.plan", {
-    name: plan.name,
+    name: planName(plan.name),
     sessions: plan.max_sessions,
     capacity: formatBytes(plan.capacity_bytes),
     lifetime: formatDuration(plan.max_lifetime_s),

@@ -11,6 +11,7 @@ import { IDS } from "./dom.js";
 import { describeError } from "./errors.js";
 import { ACCOUNT_SIGNED_OUT } from "./events.js";
 import { currentLang, onLangChange, setLang, t, translateStatic } from "./i18n.js";
+import { deviceLabel } from "./names.js";
 import "./i18n-pairing.js";
 import { LobbyView } from "./lobby.js";
 import { PickView } from "./pick.js";
@@ -166,7 +167,7 @@ class App {
   showDevice() {
     const node = document.getElementById(IDS.deviceLabel);
     const label = this.state.device?.label;
-    node.textContent = label ? t("footer.device", { label }) : "";
+    node.textContent = label ? t("footer.device", { label: deviceLabel(label) }) : "";
   }
 }
 

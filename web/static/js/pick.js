@@ -6,6 +6,7 @@ import { TEST_IDS, el } from "./dom.js";
 import * as events from "./events.js";
 import { describeError } from "./errors.js";
 import { t } from "./i18n.js";
+import { deviceLabel } from "./names.js";
 import "./i18n-pairing.js";
 import { buildCreateForm, sessionPath } from "./lobby-layout.js";
 import { showError } from "./toast.js";
@@ -44,7 +45,7 @@ export class PickView {
     const device = el("p", {
       class: "lead",
       testid: TEST_IDS.pickDevice,
-      text: t("pick.device", { label: this.target.label }),
+      text: t("pick.device", { label: deviceLabel(this.target.label) }),
     });
     if (!this.app.state.account) {
       return [device, ...this.guestStart()];

@@ -6,6 +6,7 @@ import { armThenRun } from "./controls.js";
 import { TEST_IDS, el } from "./dom.js";
 import * as events from "./events.js";
 import { t } from "./i18n.js";
+import { deviceLabel } from "./names.js";
 import "./i18n-pairing.js";
 import { showError, showInfo } from "./toast.js";
 
@@ -123,7 +124,7 @@ export class MembersPanel {
         "data-online": String(member.online),
       },
       el("span", { class: "presence-dot", "aria-hidden": "true" }),
-      el("span", { class: "member-label", text: member.label }),
+      el("span", { class: "member-label", text: deviceLabel(member.label) }),
       el("span", { class: "member-status", text: statusText(member, this.ownDeviceId) }),
     );
     if (this.session?.owner && !member.owner && !this.codeForm.hidden) {
@@ -131,7 +132,7 @@ export class MembersPanel {
         type: "button",
         class: "button button-small",
         testid: TEST_IDS.removeMember,
-        "aria-label": t("members.removeNamed", { label: member.label }),
+        "aria-label": t("members.removeNamed", { label: deviceLabel(member.label) }),
         text: t("members.remove"),
       });
       armThenRun(remove, t("members.removeConfirm"), () => this.remove(member));
@@ -148,7 +149,7 @@ export class MembersPanel {
         code: this.codeInput.value,
       });
       this.codeInput.value = "";
-      showInfo(t("codeBox.added", { label: ack.device.label }));
+      showInfo(t("codeBox.added", { label: deviceLabel(ack.device.label) }));
     } catch (error) {
       showError(error);
     } finally {
@@ -162,9 +163,9 @@ export class MembersPanel {
         session_id: this.session.id,
         device_id: member.device_id,
       });
-      showInfo(t("members.removed", { label: member.label }));
+      showInfo(t("members.removed", { label: deviceLabel(member.label) }));
     } catch (error) {
-      showError(error, member.label);
+      showError(error, deviceLabel(member.label));
     }
   }
 
