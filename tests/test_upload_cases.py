@@ -15,6 +15,8 @@ from tests.rawhttp import RawConnection
 from tests.servers import RunningServer, StartShared
 
 TRANSPORTS = ["http", "socket"]
+# Seconds for the sweep to remove an upload idle for 1 s; generous for CI.
+ABANDON_BOUND_S = 20.0
 
 
 async def assert_progress_monotonic(device: Device, file_id: str, size: int) -> None:
@@ -297,6 +299,26 @@ async def test_empty_file_in_batch(shared: SharedSession) -> None:
 # Abandoned uploads
 
 
-@pytest.mark.skip(reason="stale uploads are only cleaned up when their session ends")
-async def test_abandoned_upload_swept() -> None:
+async def test_abandoned_upload_swept(start_shared: StartShared) -> None:
     """A partial file whose uploader never returns loses its space after a while."""
+    server, shared = await start_shared(sweep_interval_s=0.2, upload_abandon_s=1.0)
+    size = 10 * MIB
+    payload = Stamped(size)
+    file = await shared.member.start_upload(shared.session_id, "stalled.bin", size)
+    await shared.member.send_range(file["id"], payload, "http", end=3 * MIB)
+
+    # Stopped at 30%: never downloadable while it waits.
+    reply = await shared.owner.download(file["id"])
+    assert reply.status == 404
+    deleted = await shared.owner.log.wait_for(
+        "file:deleted", for_file(file["id"]), timeout_s=ABANDON_BOUND_S
+    )
+
+    assert deleted["reason"] == "abandoned"
+    await server.wait_until_no_files(ABANDON_BOUND_S)
+    freed = await shared.owner.log.wait_for(
+        "session:updated",
+        lambda event: event["used_bytes"] == 0,
+        timeout_s=ABANDON_BOUND_S,
+    )
+    assert freed["used_bytes"] == 0
