@@ -33,7 +33,7 @@ from server.errors import (
 from server.middleware import DEVICE_TOKEN, set_device_cookie
 from server.passwords import MAX_PASSWORD_CHARS, validate_password
 from server.plans import get_plan
-from server.proxies import client_address
+from server.proxies import client_address, client_limit_key
 from server.signout import disconnect_devices
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ async def signin(request: web.Request) -> web.Response:
     password = _sign_in_password(body)
     name = _sign_in_username(body.get("username"))
     account_key = f"account:{name}"
-    address_key = f"address:{client_address(request)}"
+    address_key = f"address:{client_limit_key(request)}"
     account_throttle = request.app[keys.ACCOUNT_THROTTLE]
     address_throttle = request.app[keys.ADDRESS_THROTTLE]
     await account_throttle.check(account_key)

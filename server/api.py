@@ -9,7 +9,8 @@ from aiohttp import web
 from server import extension, files, keys, realtime, sessions
 from server.accounts import Account, get_account, start_guest
 from server.chunks import StreamChunk
-from server.devices import Device, ensure_device, find_device
+from server.device_creation import ensure_device_limited
+from server.devices import Device, find_device
 from server.errors import (
     AccountRequired,
     BadRequest,
@@ -20,7 +21,7 @@ from server.errors import (
 from server.middleware import DEVICE_TOKEN
 from server.pages import bootstrap_data
 from server.plans import get_plan
-from server.proxies import client_address
+from server.proxies import client_limit_key
 from server.qr import qr_svg
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
@@ -48,9 +49,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 async def _acting_device(request: web.Request) -> Device:
     """Return the caller's device, recording it now if it is new."""
     user_agent = request.headers.get("User-Agent", "")
-    return await ensure_device(
-        request.app[keys.ENGINE], request[DEVICE_TOKEN], user_agent
-    )
+    return await ensure_device_limited(request, request[DEVICE_TOKEN], user_agent)
 
 
 async def _known_device(request: web.Request) -> Device:
@@ -83,7 +82,7 @@ async def guest(request: web.Request) -> web.Response:
         raise GuestsDisabled(
             "This server has no guest accounts; sign in or create an account."
         )
-    await request.app[keys.GUEST_LIMITER].hit(client_address(request))
+    await request.app[keys.GUEST_LIMITER].hit(client_limit_key(request))
     device = await _acting_device(request)
     engine = request.app[keys.ENGINE]
     account = await start_guest(engine, device, settings)

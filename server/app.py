@@ -40,6 +40,12 @@ from server.throttle import MemoryFailureStore, SignInThrottle
 from server.transfers import Transfers
 from server.uploads import Uploads
 
+# aiohttp rejects a longer request line with a plain-text 400 before any
+# middleware runs. Its default of 8190 bytes made an over-long token miss our
+# error shape. Up to this size, the routes reject such a token themselves.
+# NOTE: a request line over this size still gets aiohttp's plain-text 400.
+MAX_REQUEST_LINE_BYTES = 64 * 1024
+
 
 def web_dir() -> Path:
     """Return the folder of templates and static files, installed or not."""
@@ -62,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     """Build the application; resources open when it starts, not here."""
     app = web.Application(
         middlewares=[device_cookie, security_headers, errors, origin_check],
+        handler_args={"max_line_size": MAX_REQUEST_LINE_BYTES},
     )
     app[keys.SETTINGS] = settings
     app[keys.CODE_GUESSES] = _code_guesses(settings)
@@ -170,6 +177,12 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.JOIN_LIMITER] = create_limiter(redis, prefix, 20, 600, "join link")
     app[keys.PULL_LIMITER] = create_limiter(redis, prefix, 20, 600, "device link")
+    app[keys.DEVICE_LIMITER] = create_limiter(
+        redis, prefix, settings.device_creations_per_hour, 3600, "new device"
+    )
+    app[keys.OFFER_LIMITER] = create_limiter(
+        redis, prefix, settings.pairing_offers_per_hour, 3600, "pairing code"
+    )
     yield
     if redis is not None:
         await redis.aclose()

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.errors import BadRequest, CodeRejected
 from server.schema import pairing_offers
+from server.settings import MAX_PAIRING_CODE_TTL_S
 from server.tokens import epoch_ms, new_id, new_secret, utc_now
 
 CODE_DIGITS = 11
-MAX_TTL_S = 300
+MAX_TTL_S = MAX_PAIRING_CODE_TTL_S
 # A lobby requests a fresh offer this long before its current one expires,
 # so that a person typing the old code still has time to finish. Short
 # lifetimes, as in tests, rotate after two thirds of their time instead.
@@ -173,17 +174,16 @@ async def _insert(connection: AsyncConnection, offer: Offer, now: datetime) -> N
 async def use_code(engine: AsyncEngine, code: str) -> Offer:
     """Use up the live offer with this code, or raise CodeRejected.
 
-    The conditional UPDATE decides: of two redemptions racing for one code,
-    exactly one changes the row.
+    Every other live offer of the same device is used up with it; see `_use`.
     """
-    return await _use(engine, pairing_offers.c.code == code)
+    return await _use(engine, pairing_offers.c.code, code)
 
 
 async def use_link_token(engine: AsyncEngine, link_token: object) -> Offer:
     """Use up the live offer with this link token, or raise CodeRejected."""
     if not isinstance(link_token, str) or not _LINK_TOKEN_PATTERN.fullmatch(link_token):
         raise CodeRejected(_LINK_REJECTED)
-    return await _use(engine, pairing_offers.c.link_token == link_token, _LINK_REJECTED)
+    return await _use(engine, pairing_offers.c.link_token, link_token, _LINK_REJECTED)
 
 
 async def peek_link_token(engine: AsyncEngine, link_token: object) -> Offer:
@@ -192,9 +192,7 @@ async def peek_link_token(engine: AsyncEngine, link_token: object) -> Offer:
         raise CodeRejected(_LINK_REJECTED)
     now = utc_now()
     query = select(pairing_offers).where(
-        pairing_offers.c.link_token == link_token,
-        pairing_offers.c.used_at.is_(None),
-        pairing_offers.c.expires_at > now,
+        pairing_offers.c.link_token == link_token, _live(now)
     )
     async with engine.connect() as connection:
         row = (await connection.execute(query)).first()
@@ -209,26 +207,40 @@ _LINK_REJECTED = (
 )
 
 
+def _live(now: datetime) -> Any:
+    return and_(pairing_offers.c.used_at.is_(None), pairing_offers.c.expires_at > now)
+
+
 async def _use(
-    engine: AsyncEngine, condition: Any, message: str = REJECTED_MESSAGE
+    engine: AsyncEngine, column: Any, value: str, message: str = REJECTED_MESSAGE
 ) -> Offer:
+    """Use up the device's live offers if one of them has `column == value`.
+
+    During a rotation a device has two live codes. A pull by either must use
+    up both, or a second owner could pull the device into another session.
+    One UPDATE does it, so of two pulls racing for the same device's offers
+    only one finds its own offer among the rows it changed.
+    """
     now = utc_now()
-    live = and_(
-        condition,
-        pairing_offers.c.used_at.is_(None),
-        pairing_offers.c.expires_at > now,
+    device = (
+        select(pairing_offers.c.device_id)
+        .where(column == value, _live(now))
+        .scalar_subquery()
+    )
+    statement = (
+        update(pairing_offers)
+        .where(pairing_offers.c.device_id == device, _live(now))
+        .values(used_at=now)
+        .returning(*pairing_offers.c)
     )
     async with engine.begin() as connection:
-        result = await connection.execute(
-            update(pairing_offers).where(live).values(used_at=now)
-        )
-        if result.rowcount != 1:
-            raise CodeRejected(message)
-        row = (
-            await connection.execute(select(pairing_offers).where(condition))
-        ).first()
-    assert row is not None
-    return _from_row(row)
+        rows = (await connection.execute(statement)).all()
+    for row in rows:
+        if getattr(row, column.name) == value:
+            return _from_row(row)
+    # An empty result, or one without the named offer, which a racing pull
+    # used up first.
+    raise CodeRejected(message)
 
 
 async def delete_dead_offers(engine: AsyncEngine) -> int:

@@ -52,6 +52,8 @@ async def _offer(
         if not pairing_codes.needs_rotation(offer, utc_now()):
             assert offer is not None
             return offer.public(settings.origin)
+        address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
+        await app[keys.OFFER_LIMITER].hit(address)
         offer = await pairing_codes.issue_offer(
             engine, device_id, settings.pairing_code_ttl_s
         )

@@ -1,18 +1,26 @@
 """What a request looks like from the client's side of a trusted proxy.
 
 X-Forwarded-Proto and X-Forwarded-For are used only when the connection
-comes from an address listed in `DROPSPACE_TRUSTED_PROXIES`. Anyone else
-could send those headers to pose as another address or as HTTPS.
+comes from an address in one of the `DROPSPACE_TRUSTED_PROXIES` networks.
+Anyone else could send those headers to pose as another address or as HTTPS.
 """
+
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from server import keys
+from server.addresses import IPNetwork, limit_key, parse_address
+
+
+def _in_networks(text: str | None, networks: Iterable[IPNetwork]) -> bool:
+    address = None if text is None else parse_address(text)
+    return address is not None and any(address in network for network in networks)
 
 
 def _from_trusted_proxy(request: web.Request) -> bool:
-    proxies = request.app[keys.SETTINGS].trusted_proxy_addresses
-    return request.remote is not None and request.remote in proxies
+    networks = request.app[keys.SETTINGS].trusted_proxy_networks
+    return _in_networks(request.remote, networks)
 
 
 def client_address(request: web.Request) -> str:
@@ -25,6 +33,11 @@ def client_address(request: web.Request) -> str:
     # one the client could not forge.
     last = forwarded.rsplit(",", 1)[-1].strip()
     return last or remote
+
+
+def client_limit_key(request: web.Request) -> str:
+    """Return the per-address limit key of the request's client."""
+    return limit_key(client_address(request))
 
 
 def is_https(request: web.Request) -> bool:

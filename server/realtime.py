@@ -28,7 +28,8 @@ from server import (
 )
 from server.accounts import get_account
 from server.chunks import BytesChunk
-from server.devices import COOKIE_NAME, ensure_device, get_device, is_well_formed
+from server.device_creation import ensure_device_limited
+from server.devices import COOKIE_NAME, get_device, is_well_formed
 from server.errors import (
     BadRequest,
     DeviceRequired,
@@ -42,6 +43,7 @@ from server.errors import (
 )
 from server.expiry import DELETED
 from server.origins import allowed_origins, check_origin
+from server.proxies import client_limit_key
 from server.settings import Settings
 from server.tokens import epoch_ms, utc_now
 
@@ -150,14 +152,15 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
             )
         assert token is not None
         user_agent = request.headers.get("User-Agent", "")
-        device = await ensure_device(app[keys.ENGINE], token, user_agent)
+        device = await ensure_device_limited(request, token, user_agent)
     except DropSpaceError as error:
         raise socketio.exceptions.ConnectionRefusedError(
             error.message, error.body()
         ) from None
     sio = app[keys.SIO]
-    # The address keys the per-address limit on pairing-code guesses.
-    address = request.remote or "unknown"
+    # The client's address, as a trusted proxy saw it, keys the per-address
+    # limits on pairing-code guesses and offers.
+    address = client_limit_key(request)
     await sio.save_session(sid, {"device_id": device.id, "address": address})
     await sio.enter_room(sid, events.device_room(device.id))
     log.debug("socket connected device=%s sid=%s", device.id, sid)

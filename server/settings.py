@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from server.addresses import IPNetwork, parse_networks
 from server.lan import lan_address
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# Longer-lived codes would let more of them be live at once than
+# docs/security.md allows for.
+MAX_PAIRING_CODE_TTL_S = 300
 
 
 def _setting(default: Any, help_text: str) -> Any:
@@ -73,7 +77,9 @@ class Settings:
         2, "Password hashes computed at once; each uses 64 MiB."
     )
     trusted_proxies: str = _setting(
-        "", "Comma-separated proxy addresses whose X-Forwarded-* headers are used."
+        "",
+        "Comma-separated proxy addresses or CIDR networks whose X-Forwarded-* "
+        "headers are used.",
     )
     max_files_per_session: int = _setting(
         10000, "Files a session may hold, uploads in progress included."
@@ -112,7 +118,24 @@ class Settings:
     code_failures_per_service: int = _setting(
         1500, "Wrong pairing codes the whole service accepts per hour."
     )
+    device_creations_per_hour: int = _setting(
+        200, "New devices (browsers seen first) one network address may add per hour."
+    )
+    pairing_offers_per_hour: int = _setting(
+        600, "Pairing codes one network address may be issued per hour."
+    )
     log_level: str = _setting("INFO", "Python logging level.")
+
+    def __post_init__(self) -> None:
+        _check_range(self, "pairing_code_ttl_s", 1, MAX_PAIRING_CODE_TTL_S, "seconds")
+        for name in _AT_LEAST_ONE:
+            _check_range(self, name, 1, None, "per hour")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as error:
+            raise ValueError(
+                f"{env_name('trusted_proxies')}={self.trusted_proxies!r}: {error}"
+            ) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -151,16 +174,37 @@ class Settings:
             return f"{parts.scheme}://{parts.netloc}"
         return f"http://{lan_address()}:{self.port}"
 
-    @property
-    def trusted_proxy_addresses(self) -> frozenset[str]:
-        """Return the addresses listed in trusted_proxies."""
-        parts = (part.strip() for part in self.trusted_proxies.split(","))
-        return frozenset(part for part in parts if part)
+    @functools.cached_property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """Return the trusted_proxies networks; a lone address is a network of one."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def secure_cookies(self) -> bool:
         """Mark cookies Secure when the public origin is HTTPS."""
         return self.origin.startswith("https://")
+
+
+# Limits that would shut a feature off entirely at 0 and mean nothing below.
+_AT_LEAST_ONE = (
+    "code_failures_per_account",
+    "code_failures_per_address",
+    "code_failures_per_service",
+    "device_creations_per_hour",
+    "pairing_offers_per_hour",
+)
+
+
+def _check_range(
+    settings: Settings, name: str, low: int, high: int | None, unit: str
+) -> None:
+    value = getattr(settings, name)
+    if value >= low and (high is None or value <= high):
+        return
+    expected = f"{low} to {high}" if high is not None else f"at least {low}"
+    raise ValueError(
+        f"{env_name(name)}={value!r} is out of range; set it to {expected} ({unit})"
+    )
 
 
 def env_name(field_name: str) -> str:

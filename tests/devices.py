@@ -238,13 +238,18 @@ class Device:
     # Socket.IO
 
     async def connect(
-        self, *, origin: str | None = OWN_ORIGIN, cookie: str | None = OWN_COOKIE
+        self,
+        *,
+        origin: str | None = OWN_ORIGIN,
+        cookie: str | None = OWN_COOKIE,
+        extra_headers: dict[str, str] | None = None,
     ) -> None:
         """Open a Socket.IO connection, replacing any earlier one.
 
         `OWN_ORIGIN` and `OWN_COOKIE` send this device's own values, None sends
-        no header, and any other value is sent as is. Raise `SocketRejected`
-        when the server rejects the connection.
+        no header, and any other value is sent as is; `extra_headers` go into
+        the handshake too. Raise `SocketRejected` when the server rejects the
+        connection.
         """
         await self.drop_socket()
         client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
@@ -252,7 +257,7 @@ class Device:
         client.on("*", self.log.record)
         client.on("connect_error", rejections.append)
         client.on("disconnect", self._on_disconnect)
-        headers = {}
+        headers = dict(extra_headers or {})
         if origin is not None:
             headers["Origin"] = self.base_url if origin == OWN_ORIGIN else origin
         if cookie is not None:

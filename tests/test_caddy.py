@@ -18,7 +18,8 @@ import pytest
 from aiohttp import web
 
 from tests.content import MIB, Stamped
-from tests.devices import NewDevice, for_file, share_session
+from tests.devices import Device, NewDevice, for_file, join_token_of, share_session
+from tests.pairing import lobby_offer, redeem
 from tests.servers import StartServer, free_port
 
 CADDYFILE = Path(__file__).parent.parent / "Caddyfile"
@@ -220,3 +221,59 @@ async def test_dropspace_through_caddy(
     status, digest = await member.download_sha256(file["id"])
     assert status == 200
     assert digest == payload.sha256()
+
+
+async def caddy_client(base_url: str, site: str, label: str) -> Device:
+    """Make a device that connects to `base_url` but names the site `site`.
+
+    Its Host and Origin headers are those of the site, as a browser's would
+    be, whichever of the machine's addresses it reaches Caddy on.
+    """
+    device = Device(base_url, label)
+    device.http.headers["Host"] = site
+    await device.open_lobby()
+    await device.connect(origin=f"http://{site}", extra_headers={"Host": site})
+    # From here `base_url` only supplies the Origin of HTTP requests; they
+    # still go to the address the HTTP client was made with.
+    device.base_url = f"http://{site}"
+    return device
+
+
+async def test_code_guess_limit_counts_clients_behind_caddy(
+    start_server: StartServer, new_device: NewDevice, start_caddy: StartCaddy
+) -> None:
+    caddy_port = free_port()
+    server = await start_server(
+        public_url=f"http://127.0.0.1:{caddy_port}",
+        trusted_proxies="127.0.0.1",
+        code_failures_per_address=3,
+    )
+    port = server.settings.port
+    await start_caddy((f"127.0.0.1:{port}", f"127.0.0.1:{port}"), caddy_port)
+    site = f"127.0.0.1:{caddy_port}"
+    # One client connects to Caddy from ::1 and the others from 127.0.0.1,
+    # and Caddy puts that address in X-Forwarded-For. The server's own peer
+    # is Caddy, at 127.0.0.1, for all of them.
+    guesser = await caddy_client(f"http://[::1]:{caddy_port}", site, "guesser")
+    innocent = await caddy_client(f"http://{site}", site, "innocent")
+    target = await caddy_client(f"http://{site}", site, "target")
+    try:
+        sessions = []
+        for owner in (guesser, innocent):
+            await owner.start_guest()
+            session = await owner.create_session()
+            await owner.join(join_token_of(session))
+            sessions.append(session["id"])
+        offer = await lobby_offer(target)
+
+        wrong = [
+            (await redeem(guesser, sessions[0], f"{index:011d}"))["code"]
+            for index in range(4)
+        ]
+        right = await redeem(innocent, sessions[1], offer["code"])
+    finally:
+        for device in (guesser, innocent, target):
+            await device.close()
+
+    assert wrong == ["code_rejected"] * 3 + ["rate_limited"]
+    assert right["ok"] is True

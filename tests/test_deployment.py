@@ -6,6 +6,7 @@ which parses it exactly as Caddy does at start.
 """
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -207,6 +208,21 @@ def test_compose_waits_for_healthy_services() -> None:
     for name in APP_SERVICES:
         condition = services["caddy"]["depends_on"][name]["condition"]
         assert condition == "service_healthy", name
+
+
+def test_compose_trusts_caddy_alone_as_proxy() -> None:
+    compose = load_compose()
+    caddy = compose["services"]["caddy"]["networks"]["default"]["ipv4_address"]
+    address = ipaddress.ip_address(caddy)
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(pool["subnet"])
+    # Docker's gateway is the host, where anyone could forge the headers.
+    gateway = next(subnet.hosts())
+    assert address in subnet
+    for name in APP_SERVICES:
+        networks = service_settings(name).trusted_proxy_networks
+        assert any(address in network for network in networks), name
+        assert not any(gateway in network for network in networks), name
 
 
 def test_compose_publishes_only_caddy() -> None:
