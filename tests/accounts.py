@@ -1,7 +1,5 @@
-"""Account helpers for tests: sign-up, sign-in and reads of the database."""
+"""Account helpers for tests: sign-up, sign-in and the `/api/me` response."""
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from tests.devices import Device, Reply, expect_ok
@@ -35,22 +33,3 @@ async def sign_in(device: Device, username: str, password: str = PASSWORD) -> Re
 async def me(device: Device) -> dict[str, Any]:
     """Return the `/api/me` response of a device."""
     return (await device.request("GET", "/api/me")).json()
-
-
-def query(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Run one read-only SQL query on the server's SQLite file."""
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        return list(connection.execute(sql, params))
-    finally:
-        connection.close()
-
-
-def write(database: Path, sql: str, *params: Any) -> None:
-    """Run one SQL statement that changes the server's SQLite file."""
-    connection = sqlite3.connect(database, timeout=10)
-    try:
-        connection.execute(sql, params)
-        connection.commit()
-    finally:
-        connection.close()

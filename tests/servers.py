@@ -1,6 +1,7 @@
 """A DropSpace app served on a loopback port, which a test can stop and restart."""
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,10 +83,18 @@ class RunningServer:
         await self.start()
 
     def stored_files(self) -> list[Path]:
-        """Return every regular file under the files folder."""
-        if not self.files_dir.exists():
-            return []
-        return sorted(path for path in self.files_dir.rglob("*") if path.is_file())
+        """Return every regular file under the files folder.
+
+        The server may remove a session's folder during the walk. os.walk
+        skips a folder that vanished, but Path.rglob raises FileNotFoundError
+        (Python 3.11).
+        """
+        found = [
+            Path(folder, name)
+            for folder, _, names in os.walk(self.files_dir)
+            for name in names
+        ]
+        return sorted(path for path in found if path.is_file())
 
     def stored_bytes(self) -> int:
         return sum(path.stat().st_size for path in self.stored_files())

@@ -2,13 +2,12 @@
 
 import asyncio
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from yarl import URL
 
-from tests.accounts import PASSWORD, me, query, sign_in, sign_up, write
+from tests.accounts import PASSWORD, me, sign_in, sign_up
 from tests.devices import (
     COOKIE_NAME,
     FOREIGN_ORIGIN,
@@ -17,6 +16,7 @@ from tests.devices import (
     expect_ok,
 )
 from tests.servers import RunningServer, StartServer
+from tests.sql import query, write
 
 
 def set_cookie(reply: Reply) -> SimpleCookie:
@@ -24,10 +24,6 @@ def set_cookie(reply: Reply) -> SimpleCookie:
     for header in reply.headers.getall("Set-Cookie", []):
         cookie.load(header)
     return cookie
-
-
-def database(server: RunningServer) -> Path:
-    return server.data_dir / "dropspace.db"
 
 
 # Sign-up, sign-in, sign-out
@@ -174,17 +170,17 @@ async def test_signin_rehashes_old_parameters(
     device = await new_device(server, "old hash")
     await sign_up(device, "grace")
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    write(
-        database(server),
-        "UPDATE accounts SET password_hash = ? WHERE username = 'grace'",
-        weak.hash(PASSWORD),
+    await write(
+        server,
+        "UPDATE accounts SET password_hash = :hash WHERE username = 'grace'",
+        hash=weak.hash(PASSWORD),
     )
 
     reply = await sign_in(device, "grace")
 
     assert reply.status == 200
-    [(stored,)] = query(
-        database(server), "SELECT password_hash FROM accounts WHERE username='grace'"
+    [(stored,)] = await query(
+        server, "SELECT password_hash FROM accounts WHERE username='grace'"
     )
     assert not PasswordHasher().check_needs_rehash(stored)
     assert stored.startswith("$argon2id$")
@@ -234,7 +230,7 @@ async def test_page_view_creates_no_guest(
     await device.request("GET", "/signin")
 
     assert (await me(device))["account"] is None
-    assert query(database(server), "SELECT id FROM accounts") == []
+    assert await query(server, "SELECT id FROM accounts") == []
 
 
 async def test_returning_browser_reuses_guest(
@@ -246,7 +242,7 @@ async def test_returning_browser_reuses_guest(
     second = await device.start_guest()
 
     assert first["account"]["id"] == second["account"]["id"]
-    assert len(query(database(server), "SELECT id FROM accounts")) == 1
+    assert len(await query(server, "SELECT id FROM accounts")) == 1
 
 
 async def test_guest_upgrade_keeps_sessions(
@@ -328,7 +324,7 @@ async def test_cross_site_post_refused(
     assert by_origin.json()["code"] == "origin_not_allowed"
     assert by_fetch_site.status == 403
     assert by_fetch_site.json()["code"] == "origin_not_allowed"
-    assert query(database(server), "SELECT id FROM accounts") == []
+    assert await query(server, "SELECT id FROM accounts") == []
 
 
 async def test_same_origin_fetch_site_accepted(

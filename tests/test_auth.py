@@ -6,8 +6,6 @@ from http.cookies import Morsel, SimpleCookie
 
 import aiohttp
 import pytest
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.content import MIB, Stamped
 from tests.devices import (
@@ -20,6 +18,7 @@ from tests.devices import (
     for_file,
 )
 from tests.servers import RunningServer, StartServer
+from tests.sql import all_values
 
 
 def loopback_origins(port: int) -> list[str]:
@@ -283,7 +282,7 @@ async def test_raw_token_never_stored(
 ) -> None:
     tokens = [shared.owner.cookie, shared.member.cookie]
 
-    stored = await read_database_text(server.settings.sqlalchemy_url)
+    stored = await all_values(server)
     # The SQLite files too, journal included; PostgreSQL keeps its own files.
     raw_files = b"".join(
         path.read_bytes()
@@ -295,21 +294,3 @@ async def test_raw_token_never_stored(
         assert token
         assert token not in stored
         assert token.encode() not in raw_files
-
-
-async def read_database_text(url: str) -> str:
-    """Return every value of every table of a database, as one string."""
-    engine = create_async_engine(url)
-    values = []
-    try:
-        async with engine.connect() as connection:
-            tables = await connection.run_sync(
-                lambda sync: inspect(sync).get_table_names()
-            )
-            for table in tables:
-                query = text(f'SELECT * FROM "{table}"')  # noqa: S608
-                for row in await connection.execute(query):
-                    values += [str(value) for value in row]
-    finally:
-        await engine.dispose()
-    return "\n".join(values)

@@ -6,10 +6,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.accounts import PASSWORD, me, query, sign_in, sign_up
+from tests.accounts import PASSWORD, me, sign_in, sign_up
 from tests.content import KIB, Stamped
 from tests.devices import NewDevice, expect_ok, join_token_of
+from tests.production import environment
 from tests.servers import RunningServer
+from tests.sql import query
 
 DROPSPACE = Path(sys.executable).parent / "dropspace"
 
@@ -22,8 +24,12 @@ class Result:
 
 
 async def dropspace(server: RunningServer, *arguments: str) -> Result:
-    """Run the `dropspace` command on the server's data dir."""
-    environ = dict(os.environ, DROPSPACE_DATA_DIR=str(server.data_dir))
+    """Run the `dropspace` command with the server's settings.
+
+    Its DROPSPACE_* variables name the server's data dir, database and Redis
+    prefix, so the command changes what the server reads.
+    """
+    environ = os.environ | environment(server.settings)
     process = await asyncio.create_subprocess_exec(
         str(DROPSPACE),
         *arguments,
@@ -130,14 +136,13 @@ async def test_user_delete(server: RunningServer, new_device: NewDevice) -> None
     )["session"]
     await owner.join(join_token_of(session))
     await owner.upload(session["id"], "a.bin", Stamped(16 * KIB))
-    database = server.data_dir / "dropspace.db"
 
     result = await dropspace(server, "user", "delete", "tom")
 
     assert result.status == 0, result.stderr
-    assert query(database, "SELECT id FROM accounts") == []
-    assert query(database, "SELECT id FROM sessions") == []
-    assert query(database, "SELECT id FROM files") == []
+    assert await query(server, "SELECT id FROM accounts") == []
+    assert await query(server, "SELECT id FROM sessions") == []
+    assert await query(server, "SELECT id FROM files") == []
     assert server.stored_files() == []
 
 

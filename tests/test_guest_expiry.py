@@ -1,20 +1,24 @@
 """Expired guest accounts are deleted with their sessions, files and rows."""
 
 import asyncio
-from pathlib import Path
 
-from tests.accounts import me, query, sign_up
+from tests.accounts import me, sign_up
 from tests.content import KIB, Stamped
 from tests.devices import NewDevice, join_token_of
-from tests.servers import StartServer
+from tests.servers import RunningServer, StartServer
+from tests.sql import query
 
 POLL_S = 0.1
 
 
-async def wait_until_gone(database: Path, account_id: str, bound_s: float) -> None:
+async def wait_until_gone(
+    server: RunningServer, account_id: str, bound_s: float
+) -> None:
     """Wait until the account row is deleted; fail after `bound_s`."""
     for _ in range(int(bound_s / POLL_S)):
-        if not query(database, "SELECT id FROM accounts WHERE id = ?", account_id):
+        if not await query(
+            server, "SELECT id FROM accounts WHERE id = :id", id=account_id
+        ):
             return
         await asyncio.sleep(POLL_S)
     raise AssertionError(f"account {account_id} still stored after {bound_s} s")
@@ -31,13 +35,12 @@ async def test_expired_guest_removed(
     await guest.join(join_token_of(session))
     await member.join(join_token_of(session))
     await member.upload(session["id"], "kept.bin", Stamped(32 * KIB))
-    database = server.data_dir / "dropspace.db"
 
-    await wait_until_gone(database, account_id, bound_s=20)
+    await wait_until_gone(server, account_id, bound_s=20)
 
-    assert query(database, "SELECT id FROM sessions") == []
-    assert query(database, "SELECT id FROM files") == []
-    assert query(database, "SELECT session_id FROM memberships") == []
+    assert await query(server, "SELECT id FROM sessions") == []
+    assert await query(server, "SELECT id FROM files") == []
+    assert await query(server, "SELECT session_id FROM memberships") == []
     assert server.stored_files() == []
     assert (await me(guest))["account"] is None
     ended = await member.log.wait_for("session:ended")
@@ -56,10 +59,10 @@ async def test_full_account_not_swept(
     gone_id = (await expiring.start_guest())["account"]["id"]
     await sign_up(await new_device(server, "plain"), "plain")
 
-    await wait_until_gone(server.data_dir / "dropspace.db", gone_id, bound_s=20)
+    await wait_until_gone(server, gone_id, bound_s=20)
 
-    names = query(
-        server.data_dir / "dropspace.db",
+    names = await query(
+        server,
         "SELECT username FROM accounts ORDER BY username",
     )
     assert names == [("keeper",), ("plain",)]

@@ -1,6 +1,6 @@
 """Plan limits at their boundaries: sessions, lifetime, extension, capacity."""
 
-from tests.accounts import query, sign_up, write
+from tests.accounts import sign_up
 from tests.content import KIB
 from tests.devices import (
     Device,
@@ -10,6 +10,7 @@ from tests.devices import (
     join_token_of,
 )
 from tests.servers import RunningServer, StartServer, StartShared
+from tests.sql import query, write
 
 GIB = 1024**3
 
@@ -28,8 +29,8 @@ async def extend(device: Device, session_id: str, lifetime_s: object) -> dict:
 
 
 async def test_plans_table_seeded(server: RunningServer) -> None:
-    rows = query(
-        server.data_dir / "dropspace.db",
+    rows = await query(
+        server,
         "SELECT name, max_sessions, capacity_bytes, max_lifetime_s FROM plans "
         "ORDER BY max_sessions",
     )
@@ -44,8 +45,8 @@ async def test_plans_table_seeded(server: RunningServer) -> None:
 async def test_guest_settings_override_row(start_server: StartServer) -> None:
     server = await start_server(guest_max_sessions=7, guest_capacity_bytes=KIB)
 
-    rows = query(
-        server.data_dir / "dropspace.db",
+    rows = await query(
+        server,
         "SELECT max_sessions, capacity_bytes FROM plans WHERE name = 'guest'",
     )
 
@@ -198,10 +199,10 @@ async def test_capacity_checked_again_at_finish(
     server, shared = await start_shared(guest_capacity_bytes=100 * KIB)
     entry = await shared.member.start_upload(shared.session_id, "f.bin", 10 * KIB)
     await shared.member.put_chunk(entry["id"], 0, b"x" * 10 * KIB)
-    write(
-        server.data_dir / "dropspace.db",
-        "UPDATE sessions SET capacity_bytes = 1 WHERE id = ?",
-        shared.session_id,
+    await write(
+        server,
+        "UPDATE sessions SET capacity_bytes = 1 WHERE id = :id",
+        id=shared.session_id,
     )
 
     answer = await shared.member.finish(entry["id"])
@@ -227,10 +228,10 @@ async def test_reservation_released_on_expiry(start_shared: StartShared) -> None
 
     await shared.member.log.wait_for("session:ended", timeout_s=15)
 
-    rows = query(
-        server.data_dir / "dropspace.db",
-        "SELECT reserved_bytes FROM sessions WHERE id = ?",
-        shared.session_id,
+    rows = await query(
+        server,
+        "SELECT reserved_bytes FROM sessions WHERE id = :id",
+        id=shared.session_id,
     )
     assert rows == [(0,)]
 

@@ -2,9 +2,9 @@
 
 import asyncio
 
-from tests.accounts import query
 from tests.devices import Device, NewDevice, join_token_of
 from tests.servers import StartServer
+from tests.sql import query
 
 TRIALS = 100
 RACERS = 3
@@ -16,18 +16,17 @@ async def test_session_creation_race(
     server = await start_server(guest_max_sessions=2, session_creations_per_hour=10**6)
     device = await new_device(server, "racer")
     account_id = (await device.start_guest())["account"]["id"]
-    database = server.data_dir / "dropspace.db"
 
     for trial in range(TRIALS):
         kept = await create_one(device)
         answers = await asyncio.gather(*(create_raw(device) for _ in range(RACERS)))
         winners = [answer for answer in answers if answer["ok"]]
         losers = [answer for answer in answers if not answer["ok"]]
-        live = query(
-            database,
-            "SELECT COUNT(*) FROM sessions WHERE owner_account_id = ? "
+        live = await query(
+            server,
+            "SELECT COUNT(*) FROM sessions WHERE owner_account_id = :account "
             "AND ended_at IS NULL",
-            account_id,
+            account=account_id,
         )
 
         assert len(winners) == 1, f"trial {trial}: {answers}"
@@ -61,7 +60,6 @@ async def test_upload_race_for_last_byte(
     owner = await new_device(server, "owner")
     members = [await new_device(server, f"member {i}") for i in range(RACERS)]
     await owner.start_guest()
-    database = server.data_dir / "dropspace.db"
 
     for trial in range(TRIALS):
         session = (await owner.request("POST", "/api/sessions", json_body={})).json()[
@@ -79,10 +77,10 @@ async def test_upload_race_for_last_byte(
         )
         entries = [start["files"][0] for start in starts]
         accepted = [entry for entry in entries if entry.get("ok", True)]
-        used = query(
-            database,
-            "SELECT reserved_bytes FROM sessions WHERE id = ?",
-            session["id"],
+        used = await query(
+            server,
+            "SELECT reserved_bytes FROM sessions WHERE id = :id",
+            id=session["id"],
         )
 
         assert len(accepted) == 1, f"trial {trial}: {entries}"

@@ -2,10 +2,11 @@
 
 import asyncio
 
-from tests.accounts import PASSWORD, me, query, sign_in, sign_up
+from tests.accounts import PASSWORD, me, sign_in, sign_up
 from tests.content import KIB, Stamped
 from tests.devices import Device, NewDevice, expect_ok, join_token_of
 from tests.servers import RunningServer
+from tests.sql import query
 
 NEW_PASSWORD = "another long secret"
 
@@ -160,8 +161,6 @@ async def test_account_deletion_leaves_nothing(
     await member.join(join_token_of(session))
     await owner.upload(session["id"], "kept.bin", Stamped(64 * KIB))
     await member.start_upload(session["id"], "partial.bin", 64 * KIB)
-    database = server.data_dir / "dropspace.db"
-
     reply = await owner.request(
         "DELETE", "/api/account", json_body={"password": PASSWORD}
     )
@@ -169,12 +168,18 @@ async def test_account_deletion_leaves_nothing(
     assert reply.status == 200
     await member.log.wait_for("session:ended")
     assert server.stored_files() == []
-    assert query(database, "SELECT id FROM accounts WHERE id = ?", account_id) == []
-    assert query(database, "SELECT id FROM sessions") == []
-    assert query(database, "SELECT id FROM files") == []
-    assert query(database, "SELECT session_id FROM memberships") == []
     assert (
-        query(database, "SELECT id FROM devices WHERE account_id = ?", account_id) == []
+        await query(server, "SELECT id FROM accounts WHERE id = :id", id=account_id)
+        == []
+    )
+    assert await query(server, "SELECT id FROM sessions") == []
+    assert await query(server, "SELECT id FROM files") == []
+    assert await query(server, "SELECT session_id FROM memberships") == []
+    assert (
+        await query(
+            server, "SELECT id FROM devices WHERE account_id = :id", id=account_id
+        )
+        == []
     )
     assert (await me(owner))["account"] is None
 
@@ -204,9 +209,8 @@ async def test_guest_deletes_itself(
     reply = await device.request("DELETE", "/api/account")
 
     assert reply.status == 200
-    database = server.data_dir / "dropspace.db"
-    assert query(database, "SELECT id FROM accounts") == []
-    assert query(database, "SELECT id FROM sessions") == []
+    assert await query(server, "SELECT id FROM accounts") == []
+    assert await query(server, "SELECT id FROM sessions") == []
 
 
 async def test_rename_label_at_max_length(
