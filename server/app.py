@@ -6,10 +6,13 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from arq.connections import ArqRedis
 
 from server import (
     account_api,
     api,
+    bus,
+    cluster,
     downloads,
     events,
     jobs,
@@ -20,7 +23,7 @@ from server import (
     realtime,
     self_service,
 )
-from server.counters import MemoryWindowCounter
+from server.counters import MemoryWindowCounter, RedisWindowCounter, WindowCounter
 from server.datalock import lock_data_dir, unlock_data_dir
 from server.db import create_engine, migrate
 from server.deadlines import QueuedDeadlines
@@ -30,13 +33,18 @@ from server.health import HEALTH_PATH, health_handler
 from server.middleware import device_cookie, errors, origin_check, security_headers
 from server.passwords import Passwords
 from server.plans import sync_guest_plan
-from server.presence import Presence
 from server.ratelimit import create_limiter
 from server.scheduler import Scheduler
 from server.settings import Settings
+from server.shared_presence import SharedPresence
 from server.storage import Storage
 from server.sweeping import SweepContext
-from server.throttle import MemoryFailureStore, SignInThrottle
+from server.throttle import (
+    FailureStore,
+    MemoryFailureStore,
+    RedisFailureStore,
+    SignInThrottle,
+)
 from server.transfers import Transfers
 from server.uploads import Uploads
 
@@ -71,10 +79,8 @@ def create_app(settings: Settings) -> web.Application:
         handler_args={"max_line_size": MAX_REQUEST_LINE_BYTES},
     )
     app[keys.SETTINGS] = settings
-    app[keys.CODE_GUESSES] = _code_guesses(settings)
-    app[keys.PRESENCE] = Presence()
     app[keys.TRANSFERS] = Transfers()
-    _add_account_services(app, settings)
+    app[keys.PASSWORDS] = Passwords(settings.password_hash_concurrency)
     aiohttp_jinja2.setup(
         app,
         loader=_template_loader(web_dir() / "templates"),
@@ -85,22 +91,28 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def _code_guesses(settings: Settings) -> CodeGuesses:
-    # TODO: with DROPSPACE_REDIS_URL set, a Redis WindowCounter should count
-    # here, so that the limits hold across server processes.
+def _add_guess_limits(app: web.Application, redis: ArqRedis | None) -> None:
+    settings = app[keys.SETTINGS]
     limits = GuessLimits(
         per_account=settings.code_failures_per_account,
         per_address=settings.code_failures_per_address,
         per_service=settings.code_failures_per_service,
     )
-    return CodeGuesses(MemoryWindowCounter(WINDOW_S), limits)
+    counter: WindowCounter = MemoryWindowCounter(WINDOW_S)
+    if redis is not None:
+        counter = RedisWindowCounter(
+            redis, settings.redis_prefix, "code-guesses", WINDOW_S
+        )
+    app[keys.CODE_GUESSES] = CodeGuesses(counter, limits)
 
 
-def _add_account_services(app: web.Application, settings: Settings) -> None:
-    store = MemoryFailureStore()
+def _add_signin_throttles(app: web.Application, redis: ArqRedis | None) -> None:
+    settings = app[keys.SETTINGS]
+    store: FailureStore = MemoryFailureStore()
+    if redis is not None:
+        store = RedisFailureStore(redis, settings.redis_prefix)
     max_delay_s = settings.signin_max_delay_s
     free_failures = settings.signin_free_failures
-    app[keys.PASSWORDS] = Passwords(settings.password_hash_concurrency)
     app[keys.ACCOUNT_THROTTLE] = SignInThrottle(store, free_failures, max_delay_s)
     # One address may be a whole office behind NAT, so it gets more tries.
     app[keys.ADDRESS_THROTTLE] = SignInThrottle(store, 4 * free_failures, max_delay_s)
@@ -183,6 +195,10 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[keys.OFFER_LIMITER] = create_limiter(
         redis, prefix, settings.pairing_offers_per_hour, 3600, "pairing code"
     )
+    _add_guess_limits(app, redis)
+    _add_signin_throttles(app, redis)
+    app[keys.PRESENCE] = SharedPresence(redis, prefix)
+    app[keys.BUS] = bus.Bus(redis, bus.channel_name(prefix))
     yield
     if redis is not None:
         await redis.aclose()
@@ -212,27 +228,27 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
 
     async def on_ended(session_id: str) -> None:
-        uploads.forget_session(session_id)
-        app[keys.PRESENCE].forget_session(session_id)
+        await app[keys.BUS].tell(bus.SESSION_ENDED, session_id=session_id)
+        await app[keys.PRESENCE].forget_shared(session_id)
         await sio.close_room(events.session_room(session_id))
 
     expiry = Expiry(engine, storage, broadcast, on_ended)
     app[keys.STORAGE] = storage
     app[keys.UPLOADS] = uploads
     app[keys.EXPIRY] = expiry
+    cluster.install(app, app[keys.BUS])
+    app[keys.BUS].start()
     if not shares_data_dir(settings):
         # Alone on the data dir, this process can repair every upload now.
         # Shared, each chunk's writer repairs its file under a write claim,
         # and the sweeps handle missing files.
         await uploads.recover()
     if keys.REDIS in app:
-        # The worker (`dropspace worker`) runs deadline jobs and sweeps.
-        # TODO: when the worker ends a session, each web process keeps the
-        # in-memory UploadState of its uploads until it stops. Listening for
-        # session:ended on the bus and calling uploads.forget_session would
-        # free that memory at once.
+        # The worker (`dropspace worker`) runs deadline jobs and sweeps, and
+        # tells every web process on the bus when it ends a session.
         app[keys.SCHEDULER] = QueuedDeadlines(app[keys.REDIS], settings)
         yield
+        await app[keys.BUS].close()
         return
     context = SweepContext(settings, engine, storage, expiry, broadcast)
     scheduler = Scheduler(context, settings.sweep_interval_s)
@@ -240,3 +256,4 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await scheduler.start()
     yield
     await scheduler.close()
+    await app[keys.BUS].close()

@@ -1,13 +1,17 @@
 """Counters of events per key in fixed time windows, behind one interface.
 
-The in-memory counter serves one process. A Redis counter (INCR plus
-EXPIRE on a key per window) can fill the same interface, so that limits
-hold across server processes.
+The in-memory counter serves the embedded server. With DROPSPACE_REDIS_URL
+set the Redis counter fills the same interface, so that limits hold across
+server processes and restarts.
 """
 
 import math
 import time
 from typing import Protocol
+
+from redis.asyncio import Redis
+
+from server.redis_counts import RedisCounts
 
 
 class WindowCounter(Protocol):
@@ -72,3 +76,24 @@ class MemoryWindowCounter:
         for key, (started, _) in list(self._windows.items()):
             if now - started >= self.window_s:
                 del self._windows[key]
+
+
+class RedisWindowCounter:
+    """A WindowCounter in Redis, shared by every server process."""
+
+    def __init__(self, redis: Redis, prefix: str, name: str, window_s: float) -> None:
+        self.window_s = window_s
+        self._counts = RedisCounts(redis, prefix, name)
+
+    async def count(self, key: str) -> int:
+        return (await self._counts.get(key))[0]
+
+    async def add(self, key: str) -> int:
+        return await self._counts.add(key, self.window_s)
+
+    async def subtract(self, key: str) -> None:
+        await self._counts.subtract(key)
+
+    async def retry_after_s(self, key: str) -> int:
+        _, ttl_s = await self._counts.get(key)
+        return max(1, math.ceil(ttl_s))

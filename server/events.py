@@ -30,6 +30,8 @@ PAIRING_PEEK = "pairing:peek"
 PAIRING_PULL = "pairing:pull"
 PAIRING_PULLED = "pairing:pulled"
 ACCOUNT_SIGNED_OUT = "account:signed_out"
+# Sent when the server may have missed bus messages, as after Redis restarts.
+SESSION_RESYNC = "session:resync"
 
 
 def session_room(session_id: str) -> str:

@@ -7,13 +7,14 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.bus import Bus
 from server.deadlines import Deadlines
 from server.expiry import Expiry
 from server.guesses import CodeGuesses
 from server.passwords import Passwords
-from server.presence import Presence
 from server.ratelimit import RateLimiter
 from server.settings import Settings
+from server.shared_presence import SharedPresence
 from server.storage import Storage
 from server.throttle import SignInThrottle
 from server.transfers import Transfers
@@ -26,6 +27,8 @@ SIO: web.AppKey[Any] = web.AppKey("sio")
 # The handler tasks of open Socket.IO connections, cancelled at shutdown.
 SOCKET_TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("socket_tasks")
 STORAGE = web.AppKey("storage", Storage)
+# Instructions to every web process; see server.bus.
+BUS = web.AppKey("bus", Bus)
 UPLOADS = web.AppKey("uploads", Uploads)
 EXPIRY = web.AppKey("expiry", Expiry)
 # In-process timers in embedded mode, arq jobs with Redis configured.
@@ -39,7 +42,7 @@ PULL_LIMITER: web.AppKey[RateLimiter] = web.AppKey("pull_limiter")
 # New devices and pairing offers, counted per client address.
 DEVICE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("device_limiter")
 OFFER_LIMITER: web.AppKey[RateLimiter] = web.AppKey("offer_limiter")
-PRESENCE = web.AppKey("presence", Presence)
+PRESENCE = web.AppKey("presence", SharedPresence)
 TRANSFERS = web.AppKey("transfers", Transfers)
 CODE_GUESSES = web.AppKey("code_guesses", CodeGuesses)
 PASSWORDS = web.AppKey("passwords", Passwords)

@@ -13,7 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
-from server import events, join_links, keys, members, pairing_codes, roster, sessions
+from server import (
+    bus,
+    events,
+    join_links,
+    keys,
+    members,
+    pairing_codes,
+    roster,
+    sessions,
+)
 from server.devices import get_device
 from server.errors import BadRequest, CodeRejected, NotAllowed
 from server.realtime import Handler, is_owner, text_field
@@ -177,20 +186,11 @@ async def _remove_member(
 
 
 async def expel(app: web.Application, session_id: str, device_id: str) -> None:
-    """Take a removed device's sockets out of the room and cut its transfers."""
-    sio = app[keys.SIO]
-    room = events.session_room(session_id)
-    app[keys.PRESENCE].drop_device(session_id, device_id)
-    for sid, _ in list(
-        sio.manager.get_participants("/", events.device_room(device_id))
-    ):
-        await sio.leave_room(sid, room)
-    await sio.emit(
-        events.SESSION_REMOVED,
-        {"session_id": session_id},
-        room=events.device_room(device_id),
-    )
-    app[keys.TRANSFERS].cut(session_id, device_id)
+    """Take a removed device's sockets out of the room and cut its transfers.
+
+    Every server process does so for its own sockets and transfers.
+    """
+    await app[keys.BUS].tell(bus.EXPEL, session_id=session_id, device_id=device_id)
 
 
 HANDLERS: dict[str, Handler] = {

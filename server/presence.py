@@ -1,14 +1,13 @@
 """Presence: the devices that have a session open now, in this process.
 
 A device counts as online in a session while at least one of its Socket.IO
-connections is in the session's room, however many tabs that is.
+connections is in the session's room, however many tabs that is. With
+several server processes, server.shared_presence adds the other processes'
+sockets.
 """
 
 from collections import defaultdict
-
-# TODO: with several server processes each one tracks only its own sockets;
-# keeping these sets in Redis (a hash per session) would make presence
-# service-wide.
+from collections.abc import Iterator
 
 
 class Presence:
@@ -24,6 +23,13 @@ class Presence:
     def online_devices(self, session_id: str) -> set[str]:
         by_device = self._devices(session_id)
         return {device for device, sids in by_device.items() if sids}
+
+    def entries(self) -> Iterator[tuple[str, str, str]]:
+        """Yield (session, device, socket id) for every socket in a room."""
+        for session_id, by_device in self._sockets.items():
+            for device_id, sids in by_device.items():
+                for sid in sids:
+                    yield session_id, device_id, sid
 
     def _devices(self, session_id: str) -> dict[str, set[str]]:
         return self._sockets.get(session_id, {})

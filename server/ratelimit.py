@@ -11,9 +11,9 @@ import time
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from server.errors import RateLimited, ServiceUnavailable
+from server.errors import RateLimited
+from server.redis_counts import RedisCounts
 
 
 class RateLimiter(Protocol):
@@ -45,12 +45,6 @@ def _rate_limited(action: str, retry_after_s: float) -> RateLimited:
         f"Too many {action} attempts; try again in {retry_after} s.",
         retry_after_s=retry_after,
     )
-
-
-def _unavailable() -> ServiceUnavailable:
-    # Refused rather than let through: an attacker who can upset Redis must
-    # not gain unlimited guesses.
-    return ServiceUnavailable("Redis is unavailable; retry in a few seconds.")
 
 
 class MemoryRateLimiter:
@@ -97,34 +91,16 @@ class RedisRateLimiter:
         self.limit = limit
         self.window_s = window_s
         self.action = action
-        self._redis = redis
         slug = re.sub(r"[^a-z0-9]+", "-", action.lower()).strip("-")
-        self._prefix = f"{prefix}:ratelimit:{slug}:"
-        self._window_ms = max(1, int(window_s * 1000))
+        self._counts = RedisCounts(redis, prefix, f"ratelimit:{slug}")
 
     async def check(self, key: str) -> None:
-        name = self._prefix + key
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.get(name)
-                pipe.pttl(name)
-                raw, ttl_ms = await pipe.execute()
-        except RedisError:
-            raise _unavailable() from None
-        if raw is not None and int(raw) >= self.limit:
-            raise _rate_limited(self.action, max(ttl_ms, 0) / 1000)
+        count, ttl_s = await self._counts.get(key)
+        if count >= self.limit:
+            raise _rate_limited(self.action, ttl_s)
 
     async def hit(self, key: str) -> None:
-        name = self._prefix + key
-        # The first hit of a window creates the key with its expiry; later
-        # hits only count, so the window does not slide.
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(name, 0, px=self._window_ms, nx=True)
-                pipe.incr(name)
-                pipe.pttl(name)
-                _, count, ttl_ms = await pipe.execute()
-        except RedisError:
-            raise _unavailable() from None
+        count = await self._counts.add(key, self.window_s)
         if count > self.limit:
-            raise _rate_limited(self.action, max(ttl_ms, 0) / 1000)
+            _, ttl_s = await self._counts.get(key)
+            raise _rate_limited(self.action, ttl_s)

@@ -167,7 +167,7 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
 
 
 async def _disconnect(app: web.Application, sid: str) -> None:
-    for session_id, device_id in app[keys.PRESENCE].drop_socket(sid):
+    for session_id, device_id in await app[keys.PRESENCE].drop_socket(sid):
         log.debug("device offline session=%s device=%s", session_id, device_id)
         try:
             await roster.announce(app, session_id)
@@ -265,7 +265,7 @@ async def _join(
         )
     await sessions.join(engine, session, device_id)
     await app[keys.SIO].enter_room(sid, events.session_room(session.id))
-    if app[keys.PRESENCE].add(session.id, device_id, sid):
+    if await app[keys.PRESENCE].add(session.id, device_id, sid):
         await roster.announce(app, session.id)
     return await _join_ack(app, session, device_id)
 
@@ -312,7 +312,7 @@ async def _leave(
 ) -> dict[str, Any]:
     session_id = text_field(data, "session_id")
     await app[keys.SIO].leave_room(sid, events.session_room(session_id))
-    if app[keys.PRESENCE].remove(session_id, sid) is not None:
+    if await app[keys.PRESENCE].remove(session_id, sid) is not None:
         await roster.announce(app, session_id)
     return {}
 

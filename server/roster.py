@@ -10,7 +10,7 @@ from server.sessions import Session, get_session
 
 async def member_list(app: web.Application, session: Session) -> list[dict[str, Any]]:
     """Return the session's members, each marked online or offline."""
-    online = app[keys.PRESENCE].online_devices(session.id)
+    online = await app[keys.PRESENCE].online_devices(session.id)
     found = await members.list_members(app[keys.ENGINE], session)
     return [member.public(member.device_id in online) for member in found]
 

@@ -4,24 +4,31 @@ Failures are counted per key (an account name or an address) in a
 `FailureStore`. The first `free_failures` cost nothing. After that, the key
 must wait 1 s after its latest failure, then 2 s, 4 s and so on up to
 `max_delay_s`. A success clears the account's count.
+
+A key is forgotten `forget_after_s` after its latest failure, so the store
+gives back the time until then, from which the time of the latest failure
+follows. Times are wall-clock seconds, which every server process shares.
 """
 
 import math
 import time
 from typing import Protocol
 
+from redis.asyncio import Redis
+
 from server.errors import RateLimited
+from server.redis_counts import RedisCounts
 
 
 class FailureStore(Protocol):
-    """Failure counts with the time of the latest failure, per key."""
+    """Failure counts per key, each forgotten a while after its latest failure."""
 
     async def get(self, key: str) -> tuple[int, float]:
-        """Return (failures, monotonic time of the latest), or (0, 0.0)."""
+        """Return (failures, seconds until the key is forgotten), or (0, 0.0)."""
         ...
 
-    async def add(self, key: str, now: float, forget_after_s: float) -> int:
-        """Count one failure at `now` and return the new count."""
+    async def add(self, key: str, forget_after_s: float) -> int:
+        """Count one failure now and return the new count."""
         ...
 
     async def clear(self, key: str) -> None:
@@ -30,27 +37,24 @@ class FailureStore(Protocol):
 
 
 class MemoryFailureStore:
-    """A FailureStore in this process's memory.
-
-    TODO: several server processes each keep their own counts, which
-    multiplies the attempts an attacker gets. A Redis store with INCR and
-    EXPIRE under `dropspace:signin:` keys would share them.
-    """
+    """A FailureStore in this process's memory, for the embedded server."""
 
     MAX_KEYS = 100_000
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[int, float, float]] = {}
+        self._entries: dict[str, tuple[int, float]] = {}
 
     async def get(self, key: str) -> tuple[int, float]:
         entry = self._entries.get(key)
-        if entry is None or entry[2] <= time.monotonic():
+        left_s = 0.0 if entry is None else entry[1] - time.time()
+        if entry is None or left_s <= 0:
             return 0, 0.0
-        return entry[0], entry[1]
+        return entry[0], left_s
 
-    async def add(self, key: str, now: float, forget_after_s: float) -> int:
+    async def add(self, key: str, forget_after_s: float) -> int:
         count, _ = await self.get(key)
-        self._entries[key] = (count + 1, now, now + forget_after_s)
+        now = time.time()
+        self._entries[key] = (count + 1, now + forget_after_s)
         if len(self._entries) > self.MAX_KEYS:
             self._drop_stale(now)
         return count + 1
@@ -59,9 +63,25 @@ class MemoryFailureStore:
         self._entries.pop(key, None)
 
     def _drop_stale(self, now: float) -> None:
-        for key, (_, _, forget_at) in list(self._entries.items()):
+        for key, (_, forget_at) in list(self._entries.items()):
             if forget_at <= now:
                 del self._entries[key]
+
+
+class RedisFailureStore:
+    """A FailureStore in Redis, so every server process sees every failure."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._counts = RedisCounts(redis, prefix, "signin")
+
+    async def get(self, key: str) -> tuple[int, float]:
+        return await self._counts.get(key)
+
+    async def add(self, key: str, forget_after_s: float) -> int:
+        return await self._counts.add(key, forget_after_s, slide=True)
+
+    async def clear(self, key: str) -> None:
+        await self._counts.clear(key)
 
 
 class SignInThrottle:
@@ -73,6 +93,9 @@ class SignInThrottle:
         self._store = store
         self._free_failures = free_failures
         self._max_delay_s = max_delay_s
+        # A key is forgotten once its delay has passed twice over, so counts
+        # of long-idle keys do not pile up.
+        self._forget_after_s = max(3600.0, 2 * max_delay_s)
 
     def delay_s(self, failures: int) -> float:
         """Return the wait after `failures` failed attempts."""
@@ -83,11 +106,12 @@ class SignInThrottle:
 
     async def check(self, *keys: str) -> None:
         """Raise RateLimited when any key must still wait."""
-        now = time.monotonic()
         wait_s = 0.0
         for key in keys:
-            failures, latest = await self._store.get(key)
-            wait_s = max(wait_s, latest + self.delay_s(failures) - now)
+            failures, left_s = await self._store.get(key)
+            # The latest failure was `forget_after_s - left_s` seconds ago.
+            since_s = self._forget_after_s - left_s
+            wait_s = max(wait_s, self.delay_s(failures) - since_s)
         if wait_s > 0:
             retry_after = math.ceil(wait_s)
             raise RateLimited(
@@ -97,12 +121,8 @@ class SignInThrottle:
 
     async def failed(self, *keys: str) -> None:
         """Count a failed attempt against every key."""
-        now = time.monotonic()
-        # A key is forgotten once its delay has passed twice over, so counts
-        # of long-idle keys do not pile up.
-        forget_after_s = max(3600.0, 2 * self._max_delay_s)
         for key in keys:
-            await self._store.add(key, now, forget_after_s)
+            await self._store.add(key, self._forget_after_s)
 
     async def succeeded(self, key: str) -> None:
         """Clear a key's failures after a successful sign-in."""

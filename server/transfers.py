@@ -1,7 +1,9 @@
 """HTTP downloads and chunk uploads in flight, so that removal can cut them.
 
 Membership is checked when a request starts; a download of a large file
-or a long chunk PUT would outlive a removal without this registry.
+or a long chunk PUT would outlive a removal without this registry. Each
+process keeps a registry of its own, and a removal reaches every process
+through server.bus.
 """
 
 import asyncio
@@ -13,10 +15,6 @@ from collections.abc import Iterator
 from aiohttp import web
 
 log = logging.getLogger(__name__)
-
-# TODO: a removal cuts transfers served by this process only; with several
-# server processes, a message on the Socket.IO Redis channel would reach
-# the others.
 
 
 class Transfers:

@@ -73,6 +73,10 @@ class Uploads:
         self.forget_arrival = self._writer.forget_arrival
         self.forget_session = self._writer.forget_session
 
+    def sessions_in_memory(self) -> set[str]:
+        """Return the sessions whose uploads this process keeps state for."""
+        return {state.session_id for state in self._writer.states.values()}
+
     async def start(
         self, session_id: object, device_id: str, declared: object
     ) -> list[dict[str, Any]]:

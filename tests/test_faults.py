@@ -22,6 +22,8 @@ from tests.servers import StartProduction, StartServer, free_port
 
 ATTEMPTS = 40
 EVENT_WAIT_S = 1.0
+# The servers retry Redis at most every 2 s.
+RESYNC_WAIT_S = 20.0
 
 
 class OwnRedis:
@@ -245,3 +247,31 @@ async def test_postgres_restart_answers_unavailable(
     assert (await device.call("session:join", {"join_token": "a" * 32})).get(
         "code"
     ) == "not_found"
+
+
+async def test_redis_restart_sends_resync(
+    start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
+) -> None:
+    first = await start_production(redis_url=own_redis.url)
+    port = free_port()
+    second = await start_production(
+        redis_url=own_redis.url,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=first.data_dir,
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(second, "member")
+    shared = await share_session(owner, member)
+
+    await own_redis.stop()
+    missed = await owner.upload(shared.session_id, "missed.txt", Stamped(100))
+    await own_redis.start()
+
+    for device in (owner, member):
+        await device.log.wait_for("session:resync", timeout_s=RESYNC_WAIT_S)
+    rejoined = await member.join(shared.join_token)
+    assert [item["id"] for item in rejoined["files"]] == [missed["id"]]
+    assert rejoined["files"][0]["state"] == "complete"
+    online = {item["device_id"]: item["online"] for item in rejoined["members"]}
+    assert list(online.values()) == [True, True]

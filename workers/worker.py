@@ -12,11 +12,13 @@ from typing import Any
 import socketio
 from arq import cron, func
 from arq.worker import Worker
+from redis.asyncio import Redis
 
-from server import events, jobs, sweeps
+from server import bus, events, jobs, sweeps
 from server.db import create_engine
 from server.expiry import EXPIRED, Expiry
 from server.settings import Settings
+from server.shared_presence import SharedPresence
 from server.storage import Storage
 from server.sweeping import SweepContext
 
@@ -44,6 +46,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     manager = socketio.AsyncRedisManager(
         settings.redis_url, channel=jobs.socketio_channel(settings), write_only=True
     )
+    redis = Redis.from_url(settings.redis_url)
 
     async def broadcast(event: str, session_id: str, payload: dict[str, Any]) -> None:
         body = {"session_id": session_id, **payload}
@@ -51,11 +54,20 @@ async def startup(ctx: dict[str, Any]) -> None:
 
     async def on_ended(session_id: str) -> None:
         await manager.close_room(events.session_room(session_id), namespace="/")
+        # The web processes free their memory of the session's uploads.
+        await bus.publish(
+            redis,
+            bus.channel_name(settings.redis_prefix),
+            bus.SESSION_ENDED,
+            session_id=session_id,
+        )
+        await SharedPresence(redis, settings.redis_prefix).forget_shared(session_id)
 
     engine = create_engine(settings)
     storage = Storage(settings.files_dir)
     expiry = Expiry(engine, storage, broadcast, on_ended)
     ctx["manager"] = manager
+    ctx["bus_redis"] = redis
     ctx["sweep_context"] = SweepContext(settings, engine, storage, expiry, broadcast)
     log.info("worker started queue=%s", jobs.queue_name(settings))
 
@@ -67,6 +79,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     manager = ctx.get("manager")
     if manager is not None and manager.redis is not None:
         await manager.redis.aclose()
+    redis = ctx.get("bus_redis")
+    if redis is not None:
+        await redis.aclose()
     log.info("worker stopped")
 
 

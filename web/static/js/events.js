@@ -35,3 +35,7 @@ export const SESSION_REMOVED = "session:removed";
 export const PAIRING_OFFERED = "pairing:offered";
 export const PAIRING_PULLED = "pairing:pulled";
 export const ACCOUNT_SIGNED_OUT = "account:signed_out";
+
+// Server to client, sent to every connection of one server process when it
+// may have missed room events (its Redis connection came back).
+export const SESSION_RESYNC = "session:resync";

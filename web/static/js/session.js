@@ -118,7 +118,11 @@ export class SessionView {
     this.stops.push(
       listenToMembership(this.connection, (payload) => this.isForThisSession(payload), this),
     );
+    // Joining again replaces the file list, progress and members with the
+    // server's, so events missed while the connection or the server's Redis
+    // was down leave nothing stale.
     this.stops.push(this.connection.onReconnect(() => this.join()));
+    this.stops.push(this.connection.on(events.SESSION_RESYNC, () => this.join()));
     this.stops.push(this.app.clock.syncEvery(this.connection));
     const warnBeforeLeaving = (event) => {
       if (this.manager?.isBusy()) {
