@@ -4,6 +4,7 @@ aiohttp's FileResponse serves the bytes with sendfile and responds to single
 ranges with 206 and unsatisfiable or multiple ranges with 416.
 """
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import aiofiles.os
@@ -17,7 +18,7 @@ from server.middleware import DEVICE_TOKEN
 from server.names import content_disposition
 
 
-async def download(request: web.Request) -> web.StreamResponse:
+async def download(request: web.Request) -> web.FileResponse:
     """Send a complete file to a member of its session."""
     engine = request.app[keys.ENGINE]
     device = await find_device(engine, request[DEVICE_TOKEN])
@@ -46,25 +47,43 @@ async def download(request: web.Request) -> web.StreamResponse:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
-    response_class = web.FileResponse
-    if not await _if_range_holds(request, path):
-        response_class = WholeFileResponse
-    response = response_class(path, headers=headers)
-    # Sent inside the handler, so that removing the device from the session
-    # can cut a download that is still streaming.
-    with request.app[keys.TRANSFERS].track(stored.session_id, device.id, request):
-        await response.prepare(request)
-        await response.write_eof()
-    return response
+    return DownloadResponse(
+        path,
+        headers=headers,
+        keep_range=await _if_range_holds(request, path),
+        tracking=request.app[keys.TRANSFERS].track(
+            stored.session_id, device.id, request, cancel_handler=True
+        ),
+    )
 
 
-class WholeFileResponse(web.FileResponse):
-    """A FileResponse that sends the whole file and ignores any Range header."""
+class DownloadResponse(web.FileResponse):
+    """A FileResponse that a removal can cut, and that may ignore Range.
+
+    aiohttp prepares the response after the handler returns, and the file
+    is sent inside `prepare`. The transfer is registered there, so that
+    removing the device cuts a download that is still streaming.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        headers: dict[str, str],
+        keep_range: bool,
+        tracking: AbstractContextManager[None],
+    ) -> None:
+        super().__init__(path, headers=headers)
+        self._keep_range = keep_range
+        self._tracking = tracking
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        # aiohttp prepares the response with the request it received, after
-        # the middlewares, so the Range header has to go at this point.
-        return await super().prepare(request.clone(headers=_without_range(request)))
+        if not self._keep_range:
+            # aiohttp passes the request it received, after the middlewares,
+            # so the Range header has to go at this point.
+            request = request.clone(headers=_without_range(request))
+        with self._tracking:
+            return await super().prepare(request)
 
 
 async def _if_range_holds(request: web.Request, path: Path) -> bool:

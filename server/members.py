@@ -2,11 +2,13 @@
 
 A removed device keeps its membership row with `removed_at` set. It cannot
 come back through the join link; only the owner can pull it in again, by
-its lobby code or lobby QR code.
+its lobby code or lobby QR code. Another browser is another device, though,
+so the join link admits its user until the owner replaces the link.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -14,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import NotAllowed, NotFound
-from server.schema import devices, memberships
-from server.sessions import Session, require_live
+from server.schema import devices, memberships, sessions
+from server.sessions import Session, get_session, require_live
 from server.tokens import epoch_ms, utc_now
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,16 @@ async def pull_in(engine: AsyncEngine, session: Session, device_id: str) -> None
     """Make a device a member, re-admitting it if the owner had removed it."""
     require_live(session)
     now = utc_now()
+    # A re-admitted device counts as joining now, so that a lobby that
+    # missed the pull finds it (see `joined_since`).
     readmit = (
         update(memberships)
         .where(
             memberships.c.session_id == session.id,
             memberships.c.device_id == device_id,
+            memberships.c.removed_at.is_not(None),
         )
-        .values(removed_at=None)
+        .values(removed_at=None, joined_at=now)
     )
     values = {
         "session_id": session.id,
@@ -102,8 +107,35 @@ async def pull_in(engine: AsyncEngine, session: Session, device_id: str) -> None
             async with engine.begin() as connection:
                 await connection.execute(insert(memberships).values(values))
         except IntegrityError:
-            pass  # a join link admitted it at the same moment
+            pass  # a member already, or a join link admitted it at the same moment
     log.info("device pulled in session=%s device=%s", session.id, device_id)
+
+
+async def joined_since(
+    engine: AsyncEngine, device_id: str, since: datetime
+) -> Session | None:
+    """Return the live session the device most recently joined at or after `since`.
+
+    A lobby whose connection was down when its device was pulled in missed
+    the `pairing:pulled` notice; this finds the session it should open.
+    """
+    now = utc_now()
+    query = (
+        select(sessions.c.id)
+        .join(memberships, memberships.c.session_id == sessions.c.id)
+        .where(
+            memberships.c.device_id == device_id,
+            memberships.c.removed_at.is_(None),
+            memberships.c.joined_at >= since,
+            sessions.c.ended_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(memberships.c.joined_at.desc())
+        .limit(1)
+    )
+    async with engine.connect() as connection:
+        session_id = (await connection.execute(query)).scalar_one_or_none()
+    return None if session_id is None else await get_session(engine, session_id)
 
 
 async def remove(engine: AsyncEngine, session: Session, device_id: object) -> str:

@@ -76,15 +76,23 @@ def display_code(code: str) -> str:
 def normalize_code(raw: object) -> str:
     """Return a typed code without spaces and dashes, or raise BadRequest."""
     if not isinstance(raw, str):
-        raise BadRequest(f"The code must be text; got {raw!r}.")
+        raise BadRequest(
+            f"The code must be text; got {raw!r}. {_TYPE_THE_CODE}",
+            code_digits=CODE_DIGITS,
+        )
     code = raw.translate(_SEPARATORS)
     if not _CODE_PATTERN.fullmatch(code):
         raise BadRequest(
-            f"Code {raw[:40]!r} is not {CODE_DIGITS} digits; type the digits the "
-            "other device shows (spaces and dashes are fine).",
+            f"Code {raw[:40]!r} is not {CODE_DIGITS} digits 0-9. {_TYPE_THE_CODE}",
             code_digits=CODE_DIGITS,
         )
     return code
+
+
+_TYPE_THE_CODE = (
+    f"Type the {CODE_DIGITS} digits 0-9 shown on the other device; spaces and "
+    "dashes between them are fine."
+)
 
 
 def new_code() -> str:

@@ -9,6 +9,7 @@ every tab of it moves to the session.
 import asyncio
 import logging
 import weakref
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,9 @@ from server.tokens import utc_now
 
 log = logging.getLogger(__name__)
 
+# The last millisecond of the year 9999, the largest time datetime holds.
+_LAST_MS = 253_402_300_799_999
+
 # Two lobby tabs that reach the rotation moment together must not both issue
 # an offer, so issuing is serialised per device within this process.
 _issue_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = (
@@ -52,27 +56,64 @@ async def _owned_session(
 async def _offer(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Return the device's live offer, issuing a new one when it is due."""
+    """Return the device's live offer, issuing a new one when it is due.
+
+    With `since`, the response also names the session the device joined
+    while the lobby's connection was down, if any.
+    """
     engine = app[keys.ENGINE]
     settings = app[keys.SETTINGS]
+    missed = await _missed_pull(app, device_id, data)
     lock = _issue_locks.setdefault(device_id, asyncio.Lock())
     async with lock:
         offer = await pairing_codes.current_offer(engine, device_id)
-        if not pairing_codes.needs_rotation(offer, utc_now()):
-            assert offer is not None
-            return offer.public(settings.origin)
-        address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
-        await app[keys.OFFER_LIMITER].hit(address)
-        offer = await pairing_codes.issue_offer(
-            engine, device_id, settings.pairing_code_ttl_s
+        issued = pairing_codes.needs_rotation(offer, utc_now())
+        if issued:
+            address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
+            await app[keys.OFFER_LIMITER].hit(address)
+            offer = await pairing_codes.issue_offer(
+                engine, device_id, settings.pairing_code_ttl_s
+            )
+    assert offer is not None
+    if issued:
+        # Every lobby tab of the device shows the same offer.
+        await app[keys.SIO].emit(
+            events.PAIRING_OFFERED,
+            offer.public(settings.origin),
+            room=events.device_room(device_id),
         )
-    # Every lobby tab of the device shows the same offer.
-    await app[keys.SIO].emit(
-        events.PAIRING_OFFERED,
-        offer.public(settings.origin),
-        room=events.device_room(device_id),
+    return offer.public(settings.origin) | missed
+
+
+async def _missed_pull(
+    app: web.Application, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Return `{pulled: notice | None}` when the lobby sends `since`."""
+    if "since" not in data:
+        return {}
+    since = data["since"]
+    if (
+        isinstance(since, bool)
+        or not isinstance(since, int)
+        or not 0 <= since <= _LAST_MS
+    ):
+        raise BadRequest(
+            f"since {since!r} is not a time; send the server_now of the lobby's "
+            "first offer, in milliseconds since the Unix epoch."
+        )
+    session = await members.joined_since(
+        app[keys.ENGINE], device_id, datetime.fromtimestamp(since / 1000, UTC)
     )
-    return offer.public(settings.origin)
+    return {"pulled": None if session is None else _pulled_notice(app, session)}
+
+
+def _pulled_notice(app: web.Application, session: Session) -> dict[str, Any]:
+    public = session.public(app[keys.SETTINGS].origin, None)
+    return {
+        "session_id": session.id,
+        "join_url": public["join_url"],
+        "title": session.title,
+    }
 
 
 async def _redeem(
@@ -133,15 +174,10 @@ async def _pull(
     app: web.Application, session: Session, target_device_id: str
 ) -> dict[str, Any]:
     await members.pull_in(app[keys.ENGINE], session, target_device_id)
-    settings = app[keys.SETTINGS]
-    public = session.public(settings.origin, None)
-    notice = {
-        "session_id": session.id,
-        "join_url": public["join_url"],
-        "title": session.title,
-    }
     await app[keys.SIO].emit(
-        events.PAIRING_PULLED, notice, room=events.device_room(target_device_id)
+        events.PAIRING_PULLED,
+        _pulled_notice(app, session),
+        room=events.device_room(target_device_id),
     )
     await roster.announce(app, session.id)
     target = await get_device(app[keys.ENGINE], target_device_id)

@@ -1,6 +1,7 @@
 """Fixtures: a real DropSpace server on a loopback port, and devices that use it."""
 
 import dataclasses
+import logging
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from tests.databases import (
 from tests.devices import Device, NewDevice, SharedSession, share_session
 from tests.loop_guard import GUARD
 from tests.production import REDIS_URL, WorkerProcess, delete_keys
+from tests.server_log import ErrorRecords
 from tests.servers import (
     RunningServer,
     StartProduction,
@@ -62,6 +64,24 @@ def no_blocking_file_calls() -> Iterator[None]:
     GUARD.take()
     yield
     assert GUARD.take() == []
+
+
+@pytest.fixture(autouse=True)
+def no_logged_errors(request: pytest.FixtureRequest) -> Iterator[ErrorRecords]:
+    """Fail a test during which the server, aiohttp or asyncio logged an error.
+
+    Set up before the servers, so it also sees what they log while stopping.
+    """
+    records = ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(records)
+    try:
+        yield records
+    finally:
+        root.removeHandler(records)
+    unexpected = records.unexpected(request.node)
+    if unexpected:
+        pytest.fail(f"errors were logged:\n{unexpected}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

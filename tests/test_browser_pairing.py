@@ -234,3 +234,91 @@ async def test_presence_with_two_tabs(server: RunningServer, browser: Browser) -
         "data-online", "false", timeout=UI_TIMEOUT_MS
     )
     await expect(rows).to_have_count(2)
+
+
+async def test_lobby_offline_when_pulled_moves_on_return(
+    server: RunningServer, browser: Browser
+) -> None:
+    target = await open_lobby(browser, server)
+    code = await target.get_by_test_id("pairing-code").inner_text()
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "While away")
+    await target.context.set_offline(True)
+    status = target.locator("#connection-status")
+    await expect(status).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+    await owner.get_by_test_id("code-input").fill(code)
+    await owner.get_by_test_id("code-submit").click()
+    await expect(owner.get_by_test_id("member-row")).to_have_count(
+        2, timeout=UI_TIMEOUT_MS
+    )
+    await target.context.set_offline(False)
+
+    await expect_moved_without_reload(target, join_url, "While away")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "'1234567890' is not 11 digits 0-9. Type the 11 digits 0-9"),
+        ("ru", "Код должен состоять из 11 цифр 0\u20139"),
+    ],
+)
+async def test_malformed_code_explains_itself(
+    server: RunningServer, browser: Browser, language: str, expected: str
+) -> None:
+    owner = await open_page(browser, server.base_url + "/")
+    await create_session(owner, "Typo")
+    await owner.get_by_test_id("lang-switch").select_option(language)
+
+    await owner.get_by_test_id("code-input").fill("1234567890")
+    await owner.get_by_test_id("code-submit").click()
+
+    error = owner.get_by_test_id("error-message")
+    await expect(error).to_contain_text(expected, timeout=UI_TIMEOUT_MS)
+
+
+async def test_removal_offers_to_replace_link(
+    server: RunningServer, browser: Browser
+) -> None:
+    owner = await open_page(browser, server.base_url + "/")
+    old_url = await create_session(owner, "Keep out")
+    await open_join_link(browser, old_url)
+    remove = owner.get_by_test_id("remove-member")
+    await expect(remove).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    await remove.click()
+    await remove.click()
+    notice = owner.get_by_test_id("removal-notice")
+    await expect(notice).to_contain_text(
+        "can still come back through this session's link from another browser",
+        timeout=UI_TIMEOUT_MS,
+    )
+
+    await owner.get_by_test_id("replace-after-removal").click()
+
+    join_link = owner.get_by_test_id("join-link")
+    await expect(join_link).not_to_have_value(old_url, timeout=UI_TIMEOUT_MS)
+    await expect(notice).to_be_hidden()
+    returning = await open_page(browser, old_url)
+    assert "404" in await returning.title()
+
+
+async def test_same_labels_show_when_joined(
+    server: RunningServer, browser: Browser
+) -> None:
+    owner = await open_page(browser, server.base_url + "/")
+    join_url = await create_session(owner, "Three phones")
+    for _ in range(2):
+        phone_context = await browser.new_context(**PHONE)
+        phone = await phone_context.new_page()
+        await phone.goto(join_url)
+        await expect(phone.get_by_test_id("file-input")).to_be_enabled(
+            timeout=UI_TIMEOUT_MS
+        )
+
+    rows = owner.get_by_test_id("member-row")
+    await expect(rows).to_have_count(3, timeout=UI_TIMEOUT_MS)
+
+    phones = rows.filter(has_text="Chrome on Android")
+    await expect(phones.filter(has_text=re.compile(r"joined \d"))).to_have_count(2)
+    await expect(rows.filter(has_text="joined")).to_have_count(2)

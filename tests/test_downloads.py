@@ -2,6 +2,7 @@
 
 from tests.content import MIB, Stamped
 from tests.devices import SharedSession, expect_ok
+from tests.rawhttp import RawConnection
 
 HTML = b"<html><script>alert(1)</script></html>"
 
@@ -53,3 +54,26 @@ async def test_download_by_uploader(shared: SharedSession) -> None:
 
     assert status == 200
     assert digest == payload.sha256()
+
+
+async def test_two_downloads_on_one_connection(shared: SharedSession) -> None:
+    payload = Stamped(MIB + 3)
+    file = await shared.member.upload(shared.session_id, "twice.bin", payload)
+    connection = await RawConnection.open(shared.member.base_url)
+    head = {
+        "Host": "127.0.0.1",
+        "Cookie": f"ds_device={shared.member.cookie}",
+        "Connection": "keep-alive",
+    }
+
+    try:
+        replies = []
+        for _ in range(2):
+            await connection.send_head("GET", f"/api/files/{file['id']}", head)
+            replies.append(await connection.read_reply())
+    finally:
+        await connection.close()
+
+    for reply in replies:
+        assert reply.status == 200
+        assert reply.body == payload.read(0, payload.size)

@@ -44,6 +44,8 @@ export const TEST_IDS = {
   codeInput: "code-input",
   codeSubmit: "code-submit",
   replaceLink: "replace-link",
+  replaceAfterRemoval: "replace-after-removal",
+  removalNotice: "removal-notice",
   pickDevice: "pick-device",
   pickSession: "pick-session",
   pickCreate: "pick-create",

@@ -54,12 +54,21 @@ function messageParams(fields) {
   };
 }
 
+// A pairing code that is not digits gets its own message, which describes
+// a valid code; the server marks the error with `code_digits`.
+function errorKey(error) {
+  if (error.code === "bad_request" && error.fields.code_digits) {
+    return "error.bad_code";
+  }
+  return `error.${error.code}`;
+}
+
 /** Translate an error for people. An unknown code falls back to its message. */
 export function describeError(error) {
   if (!(error instanceof ApiError)) {
     return t("error.unknown");
   }
-  const key = `error.${error.code}`;
+  const key = errorKey(error);
   if (hasMessage(key)) {
     return t(key, messageParams(error.fields));
   }

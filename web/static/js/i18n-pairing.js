@@ -19,10 +19,14 @@ addMessages("en", {
   "members.offline": "offline",
   "members.you": "this device",
   "members.owner": "owner",
+  "members.joinedAt": "joined {time}",
   "members.remove": "Remove",
   "members.removeNamed": "Remove {label} from the session",
   "members.removeConfirm": "Click again to remove",
-  "members.removed": "{label} was removed.",
+  "members.removedLinkStillWorks":
+    "{label} was removed. Whoever used it can still come back through this session's link from another browser or device until you replace the link.",
+  "members.replaceAfterRemoval": "Replace the link",
+  "members.keepLink": "Keep the link",
 
   "codeBox.label": "Code shown on another device",
   "codeBox.hint": "The other device shows it on its DropSpace start page.",
@@ -31,7 +35,7 @@ addMessages("en", {
 
   "share.replace": "Replace link",
   "share.replaceConfirm": "Click again to replace",
-  "share.replaced": "The old link and QR code no longer admit new devices.",
+  "share.replaced": "The old link and QR code no longer admit new devices, removed ones included.",
 
   "ended.removed": "The session's owner removed this device from the session.",
 
@@ -47,6 +51,8 @@ addMessages("en", {
   "pick.createAndAdd": "Create and add",
 
   "error.code_rejected": "The code is wrong, expired or already used. Type the code the other device shows now.",
+  // The server's message names the value that was typed.
+  "error.bad_code": "{message}",
 });
 
 addMessages("ru", {
@@ -64,10 +70,14 @@ addMessages("ru", {
   "members.offline": "не в сети",
   "members.you": "это устройство",
   "members.owner": "владелец",
+  "members.joinedAt": "подключено в {time}",
   "members.remove": "Убрать",
   "members.removeNamed": "Убрать {label} из сессии",
   "members.removeConfirm": "Нажмите ещё раз, чтобы убрать",
-  "members.removed": "{label} убрано из сессии.",
+  "members.removedLinkStillWorks":
+    "{label} убрано из сессии. Тот, кто им пользовался, может вернуться по ссылке на сессию из другого браузера или с другого устройства, пока вы не замените ссылку.",
+  "members.replaceAfterRemoval": "Заменить ссылку",
+  "members.keepLink": "Оставить ссылку",
 
   "codeBox.label": "Код с другого устройства",
   "codeBox.hint": "Другое устройство показывает его на стартовой странице DropSpace.",
@@ -76,7 +86,7 @@ addMessages("ru", {
 
   "share.replace": "Заменить ссылку",
   "share.replaceConfirm": "Нажмите ещё раз, чтобы заменить",
-  "share.replaced": "Старая ссылка и QR-код больше не впускают новые устройства.",
+  "share.replaced": "Старая ссылка и QR-код больше не впускают новые устройства, в том числе убранные.",
 
   "ended.removed": "Владелец сессии убрал из неё это устройство.",
 
@@ -92,4 +102,6 @@ addMessages("ru", {
   "pick.createAndAdd": "Создать и добавить",
 
   "error.code_rejected": "Код неверный, устарел или уже использован. Введите код, который другое устройство показывает сейчас.",
+  "error.bad_code":
+    "Код должен состоять из {code_digits} цифр 0–9. Введите цифры, которые показывает другое устройство; пробелы и дефисы между ними допустимы.",
 });

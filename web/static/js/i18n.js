@@ -111,7 +111,7 @@ const MESSAGES = {
     },
 
     "error.unknown": "Something went wrong. Try again.",
-    "error.bad_request": "The server could not read the request.",
+    "error.bad_request": "{message}",
     "error.invalid_name": "This file name cannot be used. Rename the file and try again.",
     "error.invalid_size": "The file's size is invalid.",
     "error.invalid_lifetime": "Choose a lifetime from 1 minute to {max_lifetime}.",
@@ -255,7 +255,7 @@ const MESSAGES = {
     },
 
     "error.unknown": "Что-то пошло не так. Попробуйте ещё раз.",
-    "error.bad_request": "Сервер не смог разобрать запрос.",
+    "error.bad_request": "Сервер не принял запрос: {message}",
     "error.invalid_name": "Такое имя файла недопустимо. Переименуйте файл и попробуйте снова.",
     "error.invalid_size": "Неверный размер файла.",
     "error.invalid_lifetime": "Выберите срок от 1 минуты. Наибольший срок: {max_lifetime}.",

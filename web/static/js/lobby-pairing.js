@@ -22,13 +22,22 @@ export class PairingPanel {
     this.timer = null;
     this.stops = [];
     this.root = null;
+    // The server time of this lobby's first offer: a pull at or after it
+    // that the lobby missed while its connection was down still moves it.
+    this.since = null;
+    this.missedPullCheck = false;
   }
 
   /** Start listening and request the device's offer. */
   start() {
     this.stops.push(this.connection.on(events.PAIRING_OFFERED, (offer) => this.show(offer)));
     this.stops.push(this.connection.on(events.PAIRING_PULLED, (notice) => this.onPulled(notice)));
-    this.stops.push(this.connection.onReconnect(() => this.refresh()));
+    this.stops.push(
+      this.connection.onReconnect(() => {
+        this.missedPullCheck = this.since !== null;
+        this.refresh();
+      }),
+    );
     this.refresh();
   }
 
@@ -70,8 +79,21 @@ export class PairingPanel {
 
   async refresh() {
     clearTimeout(this.timer);
+    const checking = this.missedPullCheck;
     try {
-      this.show(await this.connection.request(events.PAIRING_OFFER, {}));
+      const offer = await this.connection.request(
+        events.PAIRING_OFFER,
+        checking ? { since: this.since } : {},
+      );
+      if (checking) {
+        this.missedPullCheck = false;
+      }
+      if (offer.pulled) {
+        this.onPulled(offer.pulled);
+        return;
+      }
+      this.since ??= offer.server_now;
+      this.show(offer);
     } catch (error) {
       showError(error);
       this.timer = setTimeout(() => this.refresh(), RETRY_MS);

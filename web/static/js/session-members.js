@@ -5,12 +5,12 @@
 import { armThenRun } from "./controls.js";
 import { TEST_IDS, el } from "./dom.js";
 import * as events from "./events.js";
-import { t } from "./i18n.js";
+import { currentLang, t } from "./i18n.js";
 import { deviceLabel } from "./names.js";
 import "./i18n-pairing.js";
 import { showError, showInfo } from "./toast.js";
 
-function statusText(member, ownDeviceId) {
+function statusText(member, ownDeviceId, showJoined) {
   const parts = [t(member.online ? "members.online" : "members.offline")];
   if (member.device_id === ownDeviceId) {
     parts.push(t("members.you"));
@@ -18,7 +18,31 @@ function statusText(member, ownDeviceId) {
   if (member.owner) {
     parts.push(t("members.owner"));
   }
+  if (showJoined) {
+    parts.push(joinedText(member));
+  }
   return parts.join(" · ");
+}
+
+// Three phones are all "Chrome on Android": members that share a label
+// are told apart by when they joined.
+function joinedText(member) {
+  const joined = new Date(member.joined_at);
+  const today = joined.toDateString() === new Date().toDateString();
+  const format = new Intl.DateTimeFormat(currentLang(), {
+    ...(today ? {} : { month: "short", day: "numeric" }),
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  return t("members.joinedAt", { time: format.format(joined) });
+}
+
+function sharedLabels(members) {
+  const counts = new Map();
+  for (const member of members) {
+    counts.set(member.label, (counts.get(member.label) ?? 0) + 1);
+  }
+  return new Set([...counts].filter(([, count]) => count > 1).map(([label]) => label));
 }
 
 export class MembersPanel {
@@ -29,6 +53,8 @@ export class MembersPanel {
   constructor(view) {
     this.view = view;
     this.members = [];
+    // The label of the device removed last, while its removal notice shows.
+    this.removedLabel = null;
   }
 
   get session() {
@@ -51,15 +77,67 @@ export class MembersPanel {
       text: t("share.replace"),
     });
     armThenRun(this.replaceButton, t("share.replaceConfirm"), () => this.replaceLink());
+    this.removalNotice = el("div", {
+      class: "notice notice-ended",
+      role: "status",
+      testid: TEST_IDS.removalNotice,
+      hidden: true,
+    });
     this.root = el(
       "section",
       { class: "members", "aria-labelledby": "members-heading" },
       this.codeForm,
       el("h2", { id: "members-heading", text: t("members.heading") }),
+      this.removalNotice,
       this.list,
     );
     this.renderList();
+    this.renderRemovalNotice();
     return this.root;
+  }
+
+  // A removed person can open the join link again from another browser,
+  // which is a new device; only a new link keeps them out. The owner
+  // decides, because replacing it also stops the link they shared with
+  // people who have not joined yet.
+  renderRemovalNotice() {
+    if (!this.removalNotice) {
+      return;
+    }
+    const label = this.removedLabel;
+    this.removalNotice.hidden = label === null || !this.session?.owner;
+    if (label === null) {
+      this.removalNotice.replaceChildren();
+      return;
+    }
+    const replace = el("button", {
+      type: "button",
+      class: "button button-primary button-small",
+      testid: TEST_IDS.replaceAfterRemoval,
+      text: t("members.replaceAfterRemoval"),
+    });
+    replace.addEventListener("click", async () => {
+      replace.disabled = true;
+      await this.replaceLink();
+      replace.disabled = false;
+    });
+    const keep = el("button", {
+      type: "button",
+      class: "button button-small",
+      text: t("members.keepLink"),
+    });
+    keep.addEventListener("click", () => this.linkReplaced());
+    this.removalNotice.replaceChildren(
+      el("p", { class: "notice-text", text: t("members.removedLinkStillWorks", { label }) }),
+      replace,
+      keep,
+    );
+  }
+
+  /** Hide the removal notice: the link was replaced, or the owner keeps it. */
+  linkReplaced() {
+    this.removedLabel = null;
+    this.renderRemovalNotice();
   }
 
   buildCodeForm() {
@@ -110,11 +188,12 @@ export class MembersPanel {
     if (!this.list) {
       return;
     }
-    const rows = this.members.map((member) => this.buildRow(member));
+    const shared = sharedLabels(this.members);
+    const rows = this.members.map((member) => this.buildRow(member, shared.has(member.label)));
     this.list.replaceChildren(...rows);
   }
 
-  buildRow(member) {
+  buildRow(member, labelShared) {
     const row = el(
       "li",
       {
@@ -125,14 +204,21 @@ export class MembersPanel {
       },
       el("span", { class: "presence-dot", "aria-hidden": "true" }),
       el("span", { class: "member-label", text: deviceLabel(member.label) }),
-      el("span", { class: "member-status", text: statusText(member, this.ownDeviceId) }),
+      el("span", {
+        class: "member-status",
+        text: statusText(member, this.ownDeviceId, labelShared),
+      }),
     );
     if (this.session?.owner && !member.owner && !this.codeForm.hidden) {
       const remove = el("button", {
         type: "button",
         class: "button button-small",
         testid: TEST_IDS.removeMember,
-        "aria-label": t("members.removeNamed", { label: deviceLabel(member.label) }),
+        "aria-label": t("members.removeNamed", {
+          label: labelShared
+            ? `${deviceLabel(member.label)} (${joinedText(member)})`
+            : deviceLabel(member.label),
+        }),
         text: t("members.remove"),
       });
       armThenRun(remove, t("members.removeConfirm"), () => this.remove(member));
@@ -163,7 +249,8 @@ export class MembersPanel {
         session_id: this.session.id,
         device_id: member.device_id,
       });
-      showInfo(t("members.removed", { label: deviceLabel(member.label) }));
+      this.removedLabel = deviceLabel(member.label);
+      this.renderRemovalNotice();
     } catch (error) {
       showError(error, deviceLabel(member.label));
     }
@@ -175,6 +262,7 @@ export class MembersPanel {
         session_id: this.session.id,
       });
       this.view.onLinkReplaced(ack.join_url);
+      this.linkReplaced();
       showInfo(t("share.replaced"));
     } catch (error) {
       showError(error);
@@ -196,6 +284,7 @@ export function listenToMembership(connection, isForThisSession, view) {
     connection.on(events.SESSION_LINK_REPLACED, (payload) => {
       if (isForThisSession(payload)) {
         view.onLinkReplaced(payload.join_url);
+        view.members.linkReplaced();
       }
     }),
     connection.on(events.SESSION_REMOVED, (payload) => {
