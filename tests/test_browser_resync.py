@@ -1,5 +1,6 @@
 """The browser client re-syncs after its server's Redis comes back."""
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.content import Stamped
@@ -17,6 +18,8 @@ from tests.test_faults import OwnRedis, own_redis
 __all__ = ["browser", "own_redis", "pytestmark"]
 
 
+# python-socketio logs each failed publish and receive while Redis is down.
+@pytest.mark.server_errors("socketio.server")
 async def test_page_resyncs_after_redis_restart(
     start_production: StartProduction,
     new_device: NewDevice,

@@ -251,6 +251,8 @@ async def test_postgres_restart_answers_unavailable(
     ) == "not_found"
 
 
+# python-socketio logs each failed publish and receive while Redis is down.
+@pytest.mark.server_errors("socketio.server")
 async def test_redis_restart_sends_resync(
     start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
 ) -> None:
