@@ -4,7 +4,8 @@ import logging
 
 from aiohttp import web
 
-from server import events, keys
+from server import events, keys, members, roster
+from server.devices import sign_out_devices
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +33,26 @@ async def disconnect_devices(
         for sid, _ in list(sio.manager.get_participants("/", room)):
             await sio.disconnect(sid)
         log.debug("device signed out device=%s", device_id)
+
+
+async def sign_out_account(
+    app: web.Application, account_id: str, own_device_id: str, *, include_own: bool
+) -> list[str]:
+    """Sign out the account's devices and return their ids.
+
+    Every device signed out but the one asking also leaves the account's
+    sessions, with its transfers there cut, so that a lost or stolen
+    device keeps no access to them through its old membership.
+    """
+    engine = app[keys.ENGINE]
+    keep = None if include_own else own_device_id
+    signed_out = await sign_out_devices(engine, account_id, keep_device_id=keep)
+    others = [device_id for device_id in signed_out if device_id != own_device_id]
+    ended = await members.end_account_memberships(engine, account_id, others)
+    await disconnect_devices(app, others)
+    for session_id, device_id in ended:
+        app[keys.PRESENCE].drop_device(session_id, device_id)
+        app[keys.TRANSFERS].cut(session_id, device_id)
+    for session_id in sorted({session_id for session_id, _ in ended}):
+        await roster.announce(app, session_id)
+    return signed_out
