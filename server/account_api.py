@@ -15,7 +15,9 @@ from server.accounts import (
     Account,
     create_account,
     find_by_username,
+    get_account,
     set_password_hash,
+    start_guest,
     upgrade_guest,
     validate_username,
 )
@@ -25,16 +27,22 @@ from server.api import _json_body as json_body
 from server.api import ok
 from server.devices import Device, bind_account, rotate_token, unbind_device
 from server.errors import (
+    GuestsDisabled,
     InvalidCredentials,
     InvalidPassword,
     InvalidUsername,
     SignupClosed,
 )
 from server.middleware import DEVICE_TOKEN, set_device_cookie
-from server.passwords import MAX_PASSWORD_CHARS, validate_password
+from server.passwords import (
+    MAX_PASSWORD_CHARS,
+    normalize_password,
+    validate_password,
+)
 from server.plans import get_plan
 from server.proxies import client_address, client_limit_key
 from server.signout import disconnect_devices
+from server.throttle import attempt
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,29 @@ async def rotated_response(
     return response
 
 
+async def guest(request: web.Request) -> web.Response:
+    """Create a guest account for this device, or return the one it has.
+
+    A new guest account comes with a new device token, like a sign-in, so
+    that a person who planted the old token in this browser cannot use it.
+    """
+    settings = request.app[keys.SETTINGS]
+    if not settings.guest_accounts:
+        where = "sign in or create an account" if settings.signup_open else "sign in"
+        raise GuestsDisabled(f"This server has no guest accounts; {where}.")
+    await request.app[keys.GUEST_LIMITER].hit(client_limit_key(request))
+    device = await acting_device(request)
+    engine = request.app[keys.ENGINE]
+    existing = await get_account(engine, device.account_id)
+    account = existing or await start_guest(engine, device, settings)
+    plan = (await get_plan(engine, account.plan, settings)).public()
+    if existing is not None:
+        return ok(account=account.public(), plan=plan)
+    return await rotated_response(
+        request, device.id, account=account.public(), plan=plan
+    )
+
+
 def _require_signup_open(request: web.Request) -> None:
     if not request.app[keys.SETTINGS].signup_open:
         raise SignupClosed(
@@ -79,9 +110,15 @@ def _require_signup_open(request: web.Request) -> None:
 
 
 async def _credentials(request: web.Request) -> tuple[str, str]:
+    """Return a valid username and password, counting the attempt per address.
+
+    Each new account costs a password hash, so sign-ups are limited like
+    guest starts.
+    """
     body = await json_body(request)
     username = validate_username(body.get("username"))
     password = validate_password(body.get("password"))
+    await request.app[keys.SIGNUP_LIMITER].hit(client_limit_key(request))
     return username, password
 
 
@@ -112,6 +149,8 @@ def _sign_in_password(body: dict[str, Any]) -> str:
     password = body.get("password")
     if not isinstance(password, str):
         raise InvalidPassword("Field 'password' must be text; send the password.")
+    if len(password) <= 4 * MAX_PASSWORD_CHARS:
+        password = normalize_password(password)
     if len(password) > MAX_PASSWORD_CHARS:
         # Rejected before hashing, so a huge password costs no hash time.
         raise InvalidPassword(
@@ -139,16 +178,15 @@ async def signin(request: web.Request) -> web.Response:
     account_key = f"account:{name}"
     address_key = f"address:{client_limit_key(request)}"
     account_throttle = request.app[keys.ACCOUNT_THROTTLE]
-    address_throttle = request.app[keys.ADDRESS_THROTTLE]
-    await account_throttle.check(account_key)
-    await address_throttle.check(address_key)
-
-    account = await _check_password(request, name, password)
-    if account is None:
-        await account_throttle.failed(account_key)
-        await address_throttle.failed(address_key)
-        log.info("sign-in failed address=%s", client_address(request))
-        raise InvalidCredentials(WRONG_CREDENTIALS)
+    async with attempt(
+        (account_throttle, account_key),
+        (request.app[keys.ADDRESS_THROTTLE], address_key),
+    ) as outcome:
+        account = await _check_password(request, name, password)
+        if account is None:
+            outcome.fail()
+            log.info("sign-in failed address=%s", client_address(request))
+            raise InvalidCredentials(WRONG_CREDENTIALS)
     await account_throttle.succeeded(account_key)
     log.info("signed in account=%s", account.id)
     return await signed_in_response(request, await acting_device(request), account)

@@ -6,7 +6,6 @@ whether or not the server is up.
 
 import re
 import secrets
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +21,8 @@ from server.db import create_engine, migrate
 from server.devices import sign_out_devices
 from server.errors import DropSpaceError
 from server.expiry import Expiry
+from server.members import end_account_memberships
+from server.operator_bus import operator_bus
 from server.passwords import Passwords
 from server.plans import GUEST, Plan
 from server.removal import remove_account
@@ -73,8 +74,11 @@ async def _account_id(engine: AsyncEngine, username: str) -> str:
     return found[0].id
 
 
-async def create_user(settings: Settings, username: str) -> str:
-    """Create an account on the free plan with a random password; return it."""
+async def create_user(settings: Settings, username: str) -> tuple[str, str]:
+    """Create an account on the free plan with a random password.
+
+    Return the username as stored (in lower case) and the password.
+    """
     password = secrets.token_urlsafe(12)
     engine = await _open(settings)
     try:
@@ -85,7 +89,7 @@ async def create_user(settings: Settings, username: str) -> str:
         raise CommandError(error.message) from None
     finally:
         await engine.dispose()
-    return password
+    return name, password
 
 
 async def reset_password(settings: Settings, username: str) -> str:
@@ -96,18 +100,13 @@ async def reset_password(settings: Settings, username: str) -> str:
         password = secrets.token_urlsafe(12)
         passwords = Passwords(1)
         await set_password_hash(engine, account_id, await passwords.hash(password))
-        await sign_out_devices(engine, account_id)
+        signed_out = await sign_out_devices(engine, account_id)
+        await end_account_memberships(engine, account_id, signed_out)
+        async with operator_bus(settings) as bus:
+            await bus.signed_out(signed_out)
         return password
     finally:
         await engine.dispose()
-
-
-async def _no_broadcast(event: str, session_id: str, payload: dict[str, Any]) -> None:
-    return None
-
-
-async def _nothing_to_close(session_id: str) -> None:
-    return None
 
 
 async def delete_user(settings: Settings, username: str) -> None:
@@ -116,11 +115,10 @@ async def delete_user(settings: Settings, username: str) -> None:
     try:
         account_id = await _account_id(engine, username)
         storage = Storage(settings.files_dir)
-        # TODO: a running server is not notified, so its devices learn that
-        # the sessions ended only at their next request. A bus message would
-        # let the server broadcast session:ended at once.
-        expiry = Expiry(engine, storage, _no_broadcast, _nothing_to_close)
-        await remove_account(engine, storage, expiry, account_id)
+        async with operator_bus(settings) as bus:
+            expiry = Expiry(engine, storage, bus.broadcast, bus.close_session)
+            signed_out = await remove_account(engine, storage, expiry, account_id)
+            await bus.signed_out(signed_out or [])
     finally:
         await engine.dispose()
 
@@ -149,6 +147,40 @@ async def assign_plan(settings: Settings, username: str, plan_name: str) -> None
         await engine.dispose()
 
 
+# The database columns: INTEGER for sessions and lifetime, BIGINT for bytes.
+_MAX_INTEGER = 2**31 - 1
+_MAX_BIGINT = 2**63 - 1
+
+
+def _check_plan_limits(
+    settings: Settings,
+    max_sessions: int | None,
+    capacity_bytes: int | None,
+    max_lifetime_s: int | None,
+) -> None:
+    """Raise CommandError unless at least one limit is given, each in range."""
+    if max_sessions is None and capacity_bytes is None and max_lifetime_s is None:
+        raise CommandError(
+            "nothing to change; give --sessions, --capacity or --lifetime"
+        )
+    minimum_lifetime = f"{settings.min_lifetime_s} (DROPSPACE_MIN_LIFETIME_S)"
+    for label, value, low, shown_low, high in (
+        ("sessions", max_sessions, 1, "1", _MAX_INTEGER),
+        ("capacity", capacity_bytes, 1, "1", _MAX_BIGINT),
+        (
+            "lifetime",
+            max_lifetime_s,
+            settings.min_lifetime_s,
+            minimum_lifetime,
+            _MAX_INTEGER,
+        ),
+    ):
+        if value is not None and not low <= value <= high:
+            raise CommandError(
+                f"{label} {value} is out of range; use {shown_low} to {high}"
+            )
+
+
 async def edit_plan(
     settings: Settings,
     name: str,
@@ -164,13 +196,7 @@ async def edit_plan(
             "DROPSPACE_GUEST_CAPACITY_BYTES and DROPSPACE_GUEST_MAX_LIFETIME_S; "
             "change those and restart"
         )
-    for label, value in (
-        ("sessions", max_sessions),
-        ("capacity", capacity_bytes),
-        ("lifetime", max_lifetime_s),
-    ):
-        if value is not None and value < 1:
-            raise CommandError(f"{label} must be at least 1, got {value}")
+    _check_plan_limits(settings, max_sessions, capacity_bytes, max_lifetime_s)
     engine = await _open(settings)
     try:
         found = await plan_records.edit_plan(

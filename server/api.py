@@ -7,24 +7,25 @@ from typing import Any
 from aiohttp import web
 
 from server import extension, files, keys, realtime, sessions
-from server.accounts import Account, get_account, start_guest
+from server.accounts import Account, get_account
 from server.chunks import StreamChunk
 from server.device_creation import ensure_device_limited
 from server.devices import Device, find_device
 from server.errors import (
     AccountRequired,
     BadRequest,
+    BodyTooLarge,
     DeviceRequired,
-    GuestsDisabled,
     LengthRequired,
 )
 from server.middleware import DEVICE_TOKEN
 from server.pages import bootstrap_data
 from server.plans import get_plan
-from server.proxies import client_limit_key
 from server.qr import qr_svg
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+# aiohttp's limit on bodies read whole; chunk PUTs stream theirs instead.
+MAX_JSON_BODY_BYTES = 1024**2
 
 
 def ok(**fields: Any) -> web.Response:
@@ -35,8 +36,21 @@ def ok(**fields: Any) -> web.Response:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
+    # A cross-site form can send text/plain without a preflight; it cannot
+    # send application/json.
+    if request.content_type != "application/json":
+        raise BadRequest(
+            f"The body's Content-Type is {request.content_type!r}; send JSON "
+            "with Content-Type: application/json."
+        )
     try:
         body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        max_bytes = MAX_JSON_BODY_BYTES
+        raise BodyTooLarge(
+            f"The JSON body is over {max_bytes} bytes; send a smaller one.",
+            max_bytes=max_bytes,
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest(
             "The request body is not valid JSON; send a JSON object."
@@ -75,21 +89,6 @@ async def me(request: web.Request) -> web.Response:
     return ok(device=data["device"], account=data["account"], plan=data["plan"])
 
 
-async def guest(request: web.Request) -> web.Response:
-    """Create a guest account for this device, or return the one it has."""
-    settings = request.app[keys.SETTINGS]
-    if not settings.guest_accounts:
-        raise GuestsDisabled(
-            "This server has no guest accounts; sign in or create an account."
-        )
-    await request.app[keys.GUEST_LIMITER].hit(client_limit_key(request))
-    device = await _acting_device(request)
-    engine = request.app[keys.ENGINE]
-    account = await start_guest(engine, device, settings)
-    plan = await get_plan(engine, account.plan, settings)
-    return ok(account=account.public(), plan=plan.public())
-
-
 async def list_sessions(request: web.Request) -> web.Response:
     device = await _known_device(request)
     account = await _account_of(request, device)
@@ -107,7 +106,10 @@ async def create_session(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     plan = await get_plan(request.app[keys.ENGINE], account.plan, settings)
     title = sessions.validate_title(body.get("title"))
-    lifetime_s = sessions.validate_lifetime(body.get("lifetime_s"), plan)
+    lifetime_s = sessions.cap_at_account_expiry(
+        sessions.validate_lifetime(body.get("lifetime_s"), plan),
+        account.expires_at,
+    )
     session = await sessions.create_session(
         request.app[keys.ENGINE], account, device.id, plan, title, lifetime_s
     )

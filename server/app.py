@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[device_cookie, security_headers, errors, origin_check],
         handler_args={"max_line_size": MAX_REQUEST_LINE_BYTES},
+        client_max_size=api.MAX_JSON_BODY_BYTES,
     )
     app[keys.SETTINGS] = settings
     app[keys.TRANSFERS] = Transfers()
@@ -126,7 +127,7 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/s/{join_token}", pages.session_page)
     router.add_get("/p/{link_token}", pairing_pages.pick_page)
     router.add_get("/api/me", api.me)
-    router.add_post("/api/guest", api.guest)
+    router.add_post("/api/guest", account_api.guest)
     router.add_get("/api/sessions", api.list_sessions)
     router.add_post("/api/sessions", api.create_session)
     router.add_delete("/api/sessions/{session_id}", api.delete_session)
@@ -183,6 +184,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     prefix = settings.redis_prefix
     app[keys.GUEST_LIMITER] = create_limiter(
         redis, prefix, settings.guest_starts_per_hour, 3600, "guest account"
+    )
+    app[keys.SIGNUP_LIMITER] = create_limiter(
+        redis, prefix, settings.signups_per_hour, 3600, "sign-up"
     )
     app[keys.SESSION_LIMITER] = create_limiter(
         redis, prefix, settings.session_creations_per_hour, 3600, "session creation"

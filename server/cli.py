@@ -6,11 +6,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from aiohttp import web
-
 from server import admin
 from server.admin import CommandError
-from server.app import create_app
 from server.datalock import DataDirInUse
 from server.db import create_engine, migrate
 from server.plans import Plan
@@ -44,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_migrate(settings))
         return 0
     if arguments.command in {"user", "plan"}:
+        # A command prints its outcome; migration progress is noise there.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("server.db").setLevel(logging.WARNING)
         return _operate(settings, arguments)
     if arguments.command == "worker":
         return _work(settings)
@@ -100,8 +100,8 @@ def _operate(settings: Settings, arguments: argparse.Namespace) -> int:
 async def _run_operation(settings: Settings, arguments: argparse.Namespace) -> str:
     command = (arguments.command, arguments.action)
     if command == ("user", "create"):
-        password = await admin.create_user(settings, arguments.username)
-        return f"Created account {arguments.username}; password: {password}"
+        name, password = await admin.create_user(settings, arguments.username)
+        return f"Created account {name}; password: {password}"
     if command == ("user", "reset-password"):
         password = await admin.reset_password(settings, arguments.username)
         return f"New password for {arguments.username}: {password}"
@@ -161,6 +161,12 @@ async def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> int:
+    # Imported here: the web stack takes a second to load, which the
+    # operator commands need not wait for.
+    from aiohttp import web
+
+    from server.app import create_app
+
     try:
         web.run_app(
             create_app(settings),

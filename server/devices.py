@@ -200,7 +200,8 @@ def validate_label(raw: object) -> str:
     label = raw.strip()
     if not 1 <= len(label) <= MAX_LABEL_CHARS:
         raise InvalidLabel(
-            f"Label is {len(label)} characters long; use 1 to {MAX_LABEL_CHARS}."
+            f"Label {raw!r} is {len(label)} characters long without its outer "
+            f"spaces; use 1 to {MAX_LABEL_CHARS}."
         )
     found = unsafe_character(label)
     if found is not None:

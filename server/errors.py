@@ -183,6 +183,11 @@ class SessionLimit(DropSpaceError):
     code = "session_limit"
 
 
+class BodyTooLarge(DropSpaceError):
+    status = 413
+    code = "body_too_large"
+
+
 class RateLimited(DropSpaceError):
     status = 429
     code = "rate_limited"

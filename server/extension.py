@@ -28,6 +28,9 @@ async def extend_session(
         raise NotAllowed("Only the session's owner may extend it.")
     plan = await get_plan(engine, account.plan, app[keys.SETTINGS])
     expires_at = sessions.validate_extension(lifetime_s, session, plan)
+    if account.expires_at is not None:
+        # A guest's sessions end with the account.
+        expires_at = max(session.expires_at, min(expires_at, account.expires_at))
 
     extended = await sessions.set_deadline(engine, session, expires_at)
     await app[keys.SCHEDULER].schedule(extended.id, extended.expires_at)

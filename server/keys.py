@@ -36,6 +36,7 @@ SCHEDULER: web.AppKey[Deadlines] = web.AppKey("scheduler")
 # Set only when DROPSPACE_REDIS_URL is.
 REDIS = web.AppKey("redis", ArqRedis)
 GUEST_LIMITER: web.AppKey[RateLimiter] = web.AppKey("guest_limiter")
+SIGNUP_LIMITER: web.AppKey[RateLimiter] = web.AppKey("signup_limiter")
 JOIN_LIMITER: web.AppKey[RateLimiter] = web.AppKey("join_limiter")
 SESSION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("session_limiter")
 PULL_LIMITER: web.AppKey[RateLimiter] = web.AppKey("pull_limiter")

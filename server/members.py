@@ -168,3 +168,39 @@ async def remove(engine: AsyncEngine, session: Session, device_id: object) -> st
         await connection.execute(query)
     log.info("device removed session=%s device=%s", session.id, device_id)
     return device_id
+
+
+async def end_account_memberships(
+    engine: AsyncEngine, account_id: str, device_ids: list[str]
+) -> list[tuple[str, str]]:
+    """Remove signed-out devices from the account's sessions.
+
+    They are marked removed, as if the owner had removed them, so the old
+    join link does not let them back in. Signing in to the account again
+    does (see `may_return`). Return the (session_id, device_id) pairs.
+    """
+    if not device_ids:
+        return []
+    owned = select(sessions.c.id).where(sessions.c.owner_account_id == account_id)
+    condition = (
+        memberships.c.device_id.in_(device_ids)
+        & memberships.c.session_id.in_(owned)
+        & memberships.c.removed_at.is_(None)
+    )
+    async with engine.begin() as connection:
+        found = await connection.execute(
+            select(memberships.c.session_id, memberships.c.device_id).where(condition)
+        )
+        pairs = [(row.session_id, row.device_id) for row in found]
+        await connection.execute(
+            update(memberships).where(condition).values(removed_at=utc_now())
+        )
+    return pairs
+
+
+async def may_return(engine: AsyncEngine, session: Session, device_id: str) -> bool:
+    """Tell whether a removed device is signed in to the session owner's account."""
+    query = select(devices.c.account_id).where(devices.c.id == device_id)
+    async with engine.connect() as connection:
+        account_id = (await connection.execute(query)).scalar_one_or_none()
+    return account_id is not None and account_id == session.owner_account_id

@@ -257,13 +257,18 @@ async def _join(
     except NotFound:
         await limiter.hit(device_id)
         raise
-    if await members.was_removed(engine, session.id, device_id):
+    if not await members.was_removed(engine, session.id, device_id):
+        await sessions.join(engine, session, device_id)
+    elif await members.may_return(engine, session, device_id):
+        # Signed out with its account's other devices, now signed in again.
+        await members.pull_in(engine, session, device_id)
+    else:
         raise NotMember(
-            "The session's owner removed this device; ask the owner to add it "
-            "again with this device's pairing code.",
+            "This device was removed from the session, by its owner or when it "
+            "was signed out; sign in to the owner's account again, or ask the "
+            "owner to add it again with this device's pairing code.",
             removed=True,
         )
-    await sessions.join(engine, session, device_id)
     await app[keys.SIO].enter_room(sid, events.session_room(session.id))
     if await app[keys.PRESENCE].add(session.id, device_id, sid):
         await roster.announce(app, session.id)

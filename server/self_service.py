@@ -16,13 +16,23 @@ from server.devices import (
     get_device,
     list_account_devices,
     rename_device,
-    sign_out_devices,
     validate_label,
 )
-from server.errors import InvalidCredentials, NotAllowed, NotFound, NotGuest
-from server.passwords import validate_password
+from server.errors import (
+    InvalidCredentials,
+    InvalidPassword,
+    NotAllowed,
+    NotFound,
+    NotGuest,
+)
+from server.passwords import (
+    MAX_PASSWORD_CHARS,
+    normalize_password,
+    validate_password,
+)
 from server.removal import remove_account
-from server.signout import disconnect_devices
+from server.signout import disconnect_devices, sign_out_account
+from server.throttle import attempt
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +43,27 @@ def _others(device_ids: list[str], own_device_id: str) -> list[str]:
 
 
 async def _confirm_password(
-    request: web.Request, account: Account, password: object
+    request: web.Request, account: Account, password: object, field: str
 ) -> None:
-    """Raise unless `password` is the account's current password."""
+    """Raise unless `password`, sent in `field`, is the account's password."""
     if account.username is None:
         raise NotGuest("A guest account has no password; choose one first.")
-    throttle = request.app[keys.ACCOUNT_THROTTLE]
-    throttle_key = f"account:{account.username}"
-    await throttle.check(throttle_key)
-    found = await find_by_username(request.app[keys.ENGINE], account.username)
-    stored_hash = None if found is None else found[1]
-    given = password if isinstance(password, str) else ""
-    if not await request.app[keys.PASSWORDS].verify(stored_hash, given):
-        await throttle.failed(throttle_key)
-        raise InvalidCredentials(
-            "The current password is wrong; type it again.", field="current_password"
+    if not isinstance(password, str) or not password:
+        raise InvalidPassword(
+            f"Field {field!r} is missing; send your current password to confirm.",
+            field=field,
         )
+    throttle = request.app[keys.ACCOUNT_THROTTLE]
+    async with attempt((throttle, f"account:{account.username}")) as outcome:
+        found = await find_by_username(request.app[keys.ENGINE], account.username)
+        stored_hash = None if found is None else found[1]
+        # A longer password cannot match, and is cut before normalising.
+        typed = normalize_password(password[: 4 * MAX_PASSWORD_CHARS])
+        if not await request.app[keys.PASSWORDS].verify(stored_hash, typed):
+            outcome.fail()
+            raise InvalidCredentials(
+                "The current password is wrong; type it again.", field=field
+            )
 
 
 async def change_password(request: web.Request) -> web.Response:
@@ -57,13 +72,16 @@ async def change_password(request: web.Request) -> web.Response:
     device = await acting_device(request)
     account = await account_of(request, device)
     new_password = validate_password(body.get("new_password"), "new_password")
-    await _confirm_password(request, account, body.get("current_password"))
+    await _confirm_password(
+        request, account, body.get("current_password"), "current_password"
+    )
 
     engine = request.app[keys.ENGINE]
     new_hash = await request.app[keys.PASSWORDS].hash(new_password)
     await set_password_hash(engine, account.id, new_hash)
-    others = await sign_out_devices(engine, account.id, keep_device_id=device.id)
-    await disconnect_devices(request.app, others)
+    others = await sign_out_account(
+        request.app, account.id, device.id, include_own=False
+    )
     log.info("password changed account=%s signed_out=%d", account.id, len(others))
     return await rotated_response(request, device.id, signed_out_devices=len(others))
 
@@ -72,9 +90,9 @@ async def sign_out_everywhere(request: web.Request) -> web.Response:
     """Sign out every device of the account, this one included."""
     device = await acting_device(request)
     account = await account_of(request, device)
-    engine = request.app[keys.ENGINE]
-    signed_out = await sign_out_devices(engine, account.id)
-    await disconnect_devices(request.app, _others(signed_out, device.id))
+    signed_out = await sign_out_account(
+        request.app, account.id, device.id, include_own=True
+    )
     log.info("signed out everywhere account=%s devices=%d", account.id, len(signed_out))
     return await rotated_response(
         request, device.id, signed_out_devices=len(signed_out)
@@ -87,7 +105,7 @@ async def delete_account(request: web.Request) -> web.Response:
     device = await acting_device(request)
     account = await account_of(request, device)
     if not account.is_guest:
-        await _confirm_password(request, account, body.get("password"))
+        await _confirm_password(request, account, body.get("password"), "password")
     app = request.app
     removed = await remove_account(
         app[keys.ENGINE], app[keys.STORAGE], app[keys.EXPIRY], account.id

@@ -102,10 +102,20 @@ def validate_title(raw: object) -> str:
     return title
 
 
+def _require_whole_seconds(raw: object, plan: Plan) -> None:
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise InvalidLifetime(
+            f"Lifetime {raw!r} is not a whole number of seconds; send an "
+            "integer such as 3600.",
+            max_lifetime_s=plan.max_lifetime_s,
+        )
+
+
 def validate_lifetime(raw: object, plan: Plan) -> int:
     """Return a lifetime in seconds within the plan, or raise InvalidLifetime."""
     if raw is None:
         return plan.max_lifetime_s
+    _require_whole_seconds(raw, plan)
     if (
         isinstance(raw, int)
         and not isinstance(raw, bool)
@@ -120,13 +130,34 @@ def validate_lifetime(raw: object, plan: Plan) -> int:
     )
 
 
+def cap_at_account_expiry(lifetime_s: int, account_expires_at: datetime | None) -> int:
+    """Shorten a new session's lifetime so that it ends with a guest account.
+
+    The account's expiry deletes its sessions, so a later deadline would
+    show time the session does not have. The result may be shorter than the
+    plan's minimum when the account is about to expire.
+    """
+    if account_expires_at is None:
+        return lifetime_s
+    remaining_s = int((account_expires_at - utc_now()).total_seconds())
+    return max(1, min(lifetime_s, remaining_s))
+
+
 def validate_extension(raw: object, session: Session, plan: Plan) -> datetime:
     """Return the deadline a requested lifetime gives, or raise InvalidLifetime.
 
     The lifetime counts from the session's creation. It may reach the plan's
     maximum but not pass it, and it may not move the deadline earlier.
     """
+    _require_whole_seconds(raw, plan)
     current_s = int((session.expires_at - session.created_at).total_seconds())
+    if current_s >= plan.max_lifetime_s:
+        raise InvalidLifetime(
+            f"The session already has the {plan.name} plan's longest lifetime, "
+            f"{plan.max_lifetime_s} s counted from its creation; it cannot be "
+            "extended.",
+            max_lifetime_s=plan.max_lifetime_s,
+        )
     if (
         isinstance(raw, int)
         and not isinstance(raw, bool)

@@ -64,6 +64,9 @@ class Settings:
     guest_starts_per_hour: int = _setting(
         20, "Guest accounts one address may create per hour."
     )
+    signups_per_hour: int = _setting(
+        10, "Accounts one address may sign up or upgrade from a guest per hour."
+    )
     session_creations_per_hour: int = _setting(
         60, "Sessions one account may create per hour."
     )

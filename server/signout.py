@@ -2,7 +2,8 @@
 
 from aiohttp import web
 
-from server import bus, keys
+from server import bus, keys, members, roster
+from server.devices import sign_out_devices
 
 
 async def disconnect_devices(
@@ -19,3 +20,26 @@ async def disconnect_devices(
         await app[keys.BUS].tell(
             bus.DISCONNECT, device_ids=list(device_ids), notify=notify
         )
+
+
+async def sign_out_account(
+    app: web.Application, account_id: str, own_device_id: str, *, include_own: bool
+) -> list[str]:
+    """Sign out the account's devices and return their ids.
+
+    Every device signed out but the one asking also leaves the account's
+    sessions, with its transfers there cut on every server process, so that
+    a lost or stolen device keeps no access to them through its old
+    membership.
+    """
+    engine = app[keys.ENGINE]
+    keep = None if include_own else own_device_id
+    signed_out = await sign_out_devices(engine, account_id, keep_device_id=keep)
+    others = [device_id for device_id in signed_out if device_id != own_device_id]
+    ended = await members.end_account_memberships(engine, account_id, others)
+    await disconnect_devices(app, others)
+    for session_id, device_id in ended:
+        await app[keys.BUS].tell(bus.EXPEL, session_id=session_id, device_id=device_id)
+    for session_id in sorted({session_id for session_id, _ in ended}):
+        await roster.announce(app, session_id)
+    return signed_out

@@ -12,6 +12,8 @@ follows. Times are wall-clock seconds, which every server process shares.
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -85,7 +87,12 @@ class RedisFailureStore:
 
 
 class SignInThrottle:
-    """Growing delays after failed sign-ins, per account and per address."""
+    """Growing delays after failed sign-ins, per account and per address.
+
+    A caller reserves an attempt before it checks the password and settles
+    it afterwards. Attempts in flight count as failures in this process, so
+    simultaneous requests cannot all pass the check before any is counted.
+    """
 
     def __init__(
         self, store: FailureStore, free_failures: int, max_delay_s: float
@@ -96,6 +103,7 @@ class SignInThrottle:
         # A key is forgotten once its delay has passed twice over, so counts
         # of long-idle keys do not pile up.
         self._forget_after_s = max(3600.0, 2 * max_delay_s)
+        self._in_flight: dict[str, int] = {}
 
     def delay_s(self, failures: int) -> float:
         """Return the wait after `failures` failed attempts."""
@@ -104,26 +112,97 @@ class SignInThrottle:
             return 0.0
         return float(min(self._max_delay_s, 2 ** min(over, 40)))
 
-    async def check(self, *keys: str) -> None:
-        """Raise RateLimited when any key must still wait."""
+    async def reserve(self, *keys: str) -> None:
+        """Count an attempt in flight against every key, or raise RateLimited.
+
+        The store is read first; the check against the attempts in flight
+        and their count then happen with no await between them.
+        TODO: another server process's attempts in flight are not seen; a
+        store that reserves atomically (one Redis INCR) would count them.
+        """
+        stored = [(key, await self._store.get(key)) for key in keys]
         wait_s = 0.0
-        for key in keys:
-            failures, left_s = await self._store.get(key)
+        for key, (failures, left_s) in stored:
             # The latest failure was `forget_after_s - left_s` seconds ago.
             since_s = self._forget_after_s - left_s
             wait_s = max(wait_s, self.delay_s(failures) - since_s)
+            in_flight = self._in_flight.get(key, 0)
+            if in_flight:
+                # The attempts in flight may all fail at about now.
+                wait_s = max(wait_s, self.delay_s(failures + in_flight))
         if wait_s > 0:
-            retry_after = math.ceil(wait_s)
+            retry_after = max(1, math.ceil(wait_s))
             raise RateLimited(
                 f"Too many failed sign-in attempts; try again in {retry_after} s.",
                 retry_after_s=retry_after,
             )
+        for key in keys:
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def _settle(self, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            left = self._in_flight.get(key, 0) - 1
+            if left > 0:
+                self._in_flight[key] = left
+            else:
+                self._in_flight.pop(key, None)
 
     async def failed(self, *keys: str) -> None:
-        """Count a failed attempt against every key."""
-        for key in keys:
-            await self._store.add(key, self._forget_after_s)
+        """Settle a reserved attempt that failed: count it against every key."""
+        try:
+            for key in keys:
+                await self._store.add(key, self._forget_after_s)
+        finally:
+            self._settle(keys)
+
+    def release(self, *keys: str) -> None:
+        """Settle a reserved attempt that succeeded or never ran: it costs nothing."""
+        self._settle(keys)
 
     async def succeeded(self, key: str) -> None:
         """Clear a key's failures after a successful sign-in."""
         await self._store.clear(key)
+
+
+class Attempt:
+    """The outcome of one reserved sign-in attempt."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def fail(self) -> None:
+        """Count this attempt as a failure when it is settled."""
+        self.failed = True
+
+
+@asynccontextmanager
+async def attempt(*throttled: tuple[SignInThrottle, str]) -> AsyncIterator[Attempt]:
+    """Reserve one attempt under each (throttle, key), and settle it on exit.
+
+    The body marks the attempt failed with `Attempt.fail`; otherwise, or
+    when the body raises, the reservation is released and costs nothing.
+    """
+    outcome = Attempt()
+    reserved: list[tuple[SignInThrottle, str]] = []
+    try:
+        for throttle, key in throttled:
+            await throttle.reserve(key)
+            reserved.append((throttle, key))
+        yield outcome
+    finally:
+        await _settle_all(reserved, outcome.failed)
+
+
+async def _settle_all(reserved: list[tuple[SignInThrottle, str]], failed: bool) -> None:
+    """Settle every reservation, even when the store fails for one of them."""
+    error: Exception | None = None
+    for throttle, key in reserved:
+        if not failed:
+            throttle.release(key)
+            continue
+        try:
+            await throttle.failed(key)
+        except Exception as caught:  # re-raised below, after the others settle
+            error = error or caught
+    if error is not None:
+        raise error

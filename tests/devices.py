@@ -201,8 +201,17 @@ class Device:
         return reply
 
     async def start_guest(self) -> dict[str, Any]:
-        """Create (or reuse) this device's guest account and return the response."""
-        return expect_ok((await self.request("POST", "/api/guest")).json(), "guest")
+        """Create (or reuse) this device's guest account and return the response.
+
+        A new guest account gives the device a new token and closes its
+        connections, so a connected device connects again with its new cookie.
+        """
+        before = self.cookie
+        reply = await self.request("POST", "/api/guest")
+        answer = expect_ok(reply.json(), "guest")
+        if self.sio is not None and self.cookie != before:
+            await self.connect()
+        return answer
 
     async def create_session(
         self, title: str = "Test session", lifetime_s: int | None = None

@@ -50,6 +50,7 @@ ERROR_TABLE: dict[str, tuple[int, tuple[str, ...]]] = {
     "upload_not_active": (409, ("state",)),
     "checksum_mismatch": (422, ("expected", "actual")),
     "chunk_too_large": (413, ("max_bytes",)),
+    "body_too_large": (413, ("max_bytes",)),
     "size_exceeded": (413, ("offset", "size")),
     "capacity_exceeded": (413, ("free_bytes",)),
     "session_limit": (429, ("max_sessions",)),

@@ -44,7 +44,9 @@ async def test_expired_guest_removed(
     assert server.stored_files() == []
     assert (await me(guest))["account"] is None
     ended = await member.log.wait_for("session:ended")
-    assert ended["reason"] == "deleted"
+    # The session's deadline is the account's expiry, so either its own
+    # timer or the account's removal ends it first.
+    assert ended["reason"] in {"expired", "deleted"}
 
 
 async def test_full_account_not_swept(

@@ -2,6 +2,7 @@
 
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
+import { clearErrors } from "./toast.js";
 
 /** Build a labelled input; `attrs` go to the input element. */
 export function labelledInput(id, labelKey, attrs, hintText = "") {
@@ -15,12 +16,16 @@ export function labelledInput(id, labelKey, attrs, hintText = "") {
   return { field, input };
 }
 
-/** Build a password input of 8 to 1024 characters. */
+/**
+ * Build a password input of at least 8 characters. The server checks the
+ * upper limit, because it counts characters (code points after NFC) where
+ * `maxlength` counts UTF-16 units.
+ */
 export function passwordInput(id, labelKey, autocomplete, testid, withHint = false) {
   return labelledInput(
     id,
     labelKey,
-    { type: "password", minlength: 8, maxlength: 1024, autocomplete, testid },
+    { type: "password", minlength: 8, autocomplete, testid },
     withHint ? t("account.passwordHint") : "",
   );
 }
@@ -30,8 +35,13 @@ export function passwordInput(id, labelKey, autocomplete, testid, withHint = fal
  * button disabled while it runs.
  */
 export function onValidSubmit(form, submit, action) {
+  // The browser's own check blocks a submit before the submit event, but it
+  // fires "invalid" events, and an earlier error no longer applies then.
+  form.addEventListener("invalid", () => clearErrors(), true);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // An earlier attempt's error no longer applies to this one.
+    clearErrors();
     if (!form.reportValidity()) {
       return;
     }

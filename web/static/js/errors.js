@@ -69,6 +69,12 @@ export function describeError(error) {
     return t("error.unknown");
   }
   const key = errorKey(error);
+  // Some codes read differently for one field, such as a wrong current
+  // password beside a wrong username or password.
+  const fieldKey = `error.${error.code}.${error.fields.field}`;
+  if (typeof error.fields.field === "string" && hasMessage(fieldKey)) {
+    return t(fieldKey, messageParams(error.fields));
+  }
   if (hasMessage(key)) {
     return t(key, messageParams(error.fields));
   }

@@ -12,7 +12,8 @@ export const ACCOUNT_MESSAGES = {
     "auth.signInHeading": "Sign in",
     "auth.signUpHeading": "Create an account",
     "auth.username": "Username",
-    "auth.usernameHint": "3 to 32 characters: letters a–z, digits, '.', '_' or '-'.",
+    "auth.usernameHint":
+      "3 to 32 characters: letters a–z, digits, '.', '_' or '-', starting with a letter or digit.",
     "auth.password": "Password",
     "auth.signIn": "Sign in",
     "auth.signUp": "Create account",
@@ -48,6 +49,9 @@ export const ACCOUNT_MESSAGES = {
     "error.invalid_username": "Choose a username of 3 to 32 characters: letters a–z, digits, '.', '_' or '-'.",
     "error.invalid_password": "Use a password of 8 to 1024 characters.",
     "error.invalid_credentials": "The username or password is wrong.",
+    "error.invalid_credentials.password": "The password is wrong; type your current password.",
+    "error.invalid_credentials.current_password":
+      "The current password is wrong; type it again.",
     "error.username_taken": "This username is taken. Choose another one.",
     "error.signup_closed": "Sign-up is closed on this server.",
     "error.guests_disabled": "This server has no guest accounts. Sign in or create an account.",
@@ -64,7 +68,8 @@ export const ACCOUNT_MESSAGES = {
     "auth.signInHeading": "Вход",
     "auth.signUpHeading": "Регистрация",
     "auth.username": "Имя пользователя",
-    "auth.usernameHint": "От 3 до 32 символов: латинские буквы, цифры, «.», «_» или «-».",
+    "auth.usernameHint":
+      "От 3 до 32 символов: латинские буквы, цифры, «.», «_» или «-»; первый символ — буква или цифра.",
     "auth.password": "Пароль",
     "auth.signIn": "Войти",
     "auth.signUp": "Зарегистрироваться",
@@ -101,6 +106,8 @@ export const ACCOUNT_MESSAGES = {
       "Выберите имя от 3 до 32 символов: латинские буквы, цифры, «.», «_» или «-».",
     "error.invalid_password": "Пароль должен быть от 8 до 1024 символов.",
     "error.invalid_credentials": "Неверное имя пользователя или пароль.",
+    "error.invalid_credentials.password": "Неверный пароль; введите текущий пароль.",
+    "error.invalid_credentials.current_password": "Неверный текущий пароль; введите его ещё раз.",
     "error.username_taken": "Это имя уже занято. Выберите другое.",
     "error.signup_closed": "Регистрация на этом сервере закрыта.",
     "error.guests_disabled": "Гостевые учётные записи на этом сервере отключены. Войдите или зарегистрируйтесь.",

@@ -15,7 +15,6 @@ const MESSAGES = {
     "lang.label": "Language",
     "footer.device": "This device: {label}",
     "connection.reconnecting": "Connection lost. Reconnecting…",
-    "connection.closed": "The server closed the connection. Reload the page.",
     "nav.back": "← Your sessions",
     "nav.backToStart": "← Start page",
     "nav.start": "Go to the start page",
@@ -130,6 +129,7 @@ const MESSAGES = {
     "error.checksum_mismatch":
       "The file arrived damaged (its SHA-256 did not match) and was discarded. Upload it again.",
     "error.chunk_too_large": "A chunk was larger than the server accepts ({max_bytes}).",
+    "error.body_too_large": "The request was larger than the server accepts ({max_bytes}).",
     "error.size_exceeded": "More bytes arrived than the file's size. Upload it again.",
     "error.capacity_exceeded": "Not enough space in the session: {free} free.",
     "error.file_limit": "The session already holds as many files as it may. Delete some or start another session.",
@@ -157,7 +157,6 @@ const MESSAGES = {
     "lang.label": "Язык",
     "footer.device": "Это устройство: {label}",
     "connection.reconnecting": "Связь потеряна. Подключаюсь снова…",
-    "connection.closed": "Сервер закрыл соединение. Перезагрузите страницу.",
     "nav.back": "← Ваши сессии",
     "nav.backToStart": "← На главную",
     "nav.start": "На главную страницу",
@@ -274,6 +273,7 @@ const MESSAGES = {
     "error.checksum_mismatch":
       "Файл пришёл повреждённым (не совпал SHA-256) и удалён. Загрузите его снова.",
     "error.chunk_too_large": "Часть файла больше, чем принимает сервер ({max_bytes}).",
+    "error.body_too_large": "Запрос больше, чем принимает сервер ({max_bytes}).",
     "error.size_exceeded": "Пришло больше байт, чем размер файла. Загрузите его снова.",
     "error.capacity_exceeded": "В сессии не хватает места: свободно {free}.",
     "error.file_limit": "В сессии уже максимум файлов. Удалите часть или начните другую сессию.",

@@ -122,6 +122,7 @@ export class LobbyView {
     try {
       const body = await api.startGuest();
       Object.assign(this.app.state, { account: body.account, plan: body.plan });
+      this.app.watchGuestExpiry();
       this.render();
       this.loadSessions();
     } catch (error) {

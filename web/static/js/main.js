@@ -27,6 +27,10 @@ const ACCOUNT_VIEWS = {
 };
 // A short drop, such as a server restart, reconnects before this.
 const RECONNECT_NOTICE_DELAY_MS = 1500;
+// The server deletes an expired guest in its next sweep; asking just after
+// the deadline already finds the account gone.
+const GUEST_EXPIRY_GRACE_MS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function readBootstrap() {
   const node = document.getElementById(IDS.bootstrap);
@@ -65,6 +69,8 @@ class App {
     window.addEventListener("popstate", () => this.route());
     // Another device signed this one out: start over as signed out.
     this.connection.on(ACCOUNT_SIGNED_OUT, () => window.location.assign("/"));
+    this.connection.onReconnect(() => this.checkAccount());
+    this.watchGuestExpiry();
     this.connection.connect();
     this.route();
   }
@@ -133,12 +139,35 @@ class App {
       } else if (status === "reconnecting") {
         const show = () => this.showNotice(t("connection.reconnecting"));
         this.noticeTimer = setTimeout(show, RECONNECT_NOTICE_DELAY_MS);
-      } else if (status === "closed") {
-        this.showNotice(t("connection.closed"));
       } else {
         this.showNotice(describeError(error));
       }
     });
+  }
+
+  // Another tab may have signed this browser in, up or out while the
+  // connection was down; a page showing another account starts over.
+  async checkAccount() {
+    let body;
+    try {
+      body = await getMe();
+    } catch {
+      return;
+    }
+    if ((body.account?.id ?? null) !== (this.state.account?.id ?? null)) {
+      window.location.reload();
+    }
+  }
+
+  // A guest account ends at its expiry; the page then starts over signed out
+  // instead of offering to keep an account that is gone.
+  watchGuestExpiry() {
+    const expiresAt = this.state.account?.expires_at;
+    if (typeof expiresAt !== "number") {
+      return;
+    }
+    const delayMs = Math.min(expiresAt - Date.now() + GUEST_EXPIRY_GRACE_MS, MAX_TIMER_MS);
+    setTimeout(() => this.checkAccount(), Math.max(delayMs, 0));
   }
 
   showNotice(text) {

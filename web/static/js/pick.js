@@ -127,6 +127,7 @@ export class PickView {
     try {
       const body = await api.startGuest();
       Object.assign(this.app.state, { account: body.account, plan: body.plan });
+      this.app.watchGuestExpiry();
       await this.loadSessions();
     } catch (error) {
       showError(error);

@@ -5,6 +5,7 @@ import { io } from "../vendor/socket.io-client-4.8.4.esm.min.js";
 import { ApiError, bodyError, clientError } from "./errors.js";
 
 const ACK_TIMEOUT_MS = 20000;
+const SERVER_CLOSE_RETRY_MS = 300;
 
 export class Connection {
   constructor() {
@@ -13,6 +14,25 @@ export class Connection {
       transports: ["websocket"],
       autoConnect: false,
     });
+    this.reconnectHandlers = new Set();
+    this.serverClosed = false;
+    // The server closes a device's connections when the device gets a new
+    // token (sign-in, sign-up, guest start, password change in any tab).
+    // socket.io does not retry after that, so reconnect by hand: the
+    // browser sends the new cookie.
+    this.socket.on("disconnect", (reason) => {
+      if (reason === "io server disconnect") {
+        this.serverClosed = true;
+        setTimeout(() => this.socket.connect(), SERVER_CLOSE_RETRY_MS);
+      }
+    });
+    this.socket.on("connect", () => {
+      if (this.serverClosed) {
+        this.serverClosed = false;
+        this.reconnectHandlers.forEach((handler) => handler());
+      }
+    });
+    this.socket.io.on("reconnect", () => this.reconnectHandlers.forEach((handler) => handler()));
   }
 
   connect() {
@@ -46,20 +66,17 @@ export class Connection {
 
   /** Call `handler` after every reconnection, not after the first connect. */
   onReconnect(handler) {
-    this.socket.io.on("reconnect", handler);
-    return () => this.socket.io.off("reconnect", handler);
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
   }
 
   /**
    * Report the connection's state to `handler` as "connected",
-   * "reconnecting", "closed" (the server disconnected us, so socket.io will
-   * not retry) or "rejected" (with the server's error object).
+   * "reconnecting" or "rejected" (with the server's error object).
    */
   onStatus(handler) {
     this.socket.on("connect", () => handler("connected", null));
-    this.socket.on("disconnect", () => {
-      handler(this.socket.active ? "reconnecting" : "closed", null);
-    });
+    this.socket.on("disconnect", () => handler("reconnecting", null));
     this.socket.on("connect_error", (error) => {
       if (this.socket.active) {
         handler("reconnecting", null);

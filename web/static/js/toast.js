@@ -62,6 +62,14 @@ export function showError(error, subject = "") {
   });
 }
 
+/** Remove every error on screen, before a new attempt that may report its own. */
+export function clearErrors() {
+  for (const node of [...container().querySelectorAll(".toast-error")]) {
+    clearTimeout(Number(node.dataset.timer));
+    node.remove();
+  }
+}
+
 /** Show a short confirmation such as "Link copied". */
 export function showInfo(text) {
   show(text, { kind: "info", testid: null, role: "status", visibleMs: INFO_VISIBLE_MS });
