@@ -141,6 +141,7 @@ class Device:
         self.sio: socketio.AsyncClient | None = None
         self.log = EventLog()
         self.disconnected = asyncio.Event()
+        self._extra_headers: dict[str, str] = {}
         self.limits: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -261,12 +262,15 @@ class Device:
         connection.
         """
         await self.drop_socket()
+        # A reconnect after a new cookie keeps the headers of the first
+        # connection, such as a proxy's X-Forwarded-For.
+        self._extra_headers = dict(extra_headers or self._extra_headers)
         client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         rejections: list[Any] = []
         client.on("*", self.log.record)
         client.on("connect_error", rejections.append)
         client.on("disconnect", self._on_disconnect)
-        headers = dict(extra_headers or {})
+        headers = dict(self._extra_headers)
         if origin is not None:
             headers["Origin"] = self.base_url if origin == OWN_ORIGIN else origin
         if cookie is not None:

@@ -223,15 +223,21 @@ async def test_dropspace_through_caddy(
     assert digest == payload.sha256()
 
 
-async def caddy_client(base_url: str, site: str, label: str) -> Device:
+async def caddy_client(
+    base_url: str, site: str, label: str, *, guest: bool = False
+) -> Device:
     """Make a device that connects to `base_url` but names the site `site`.
 
     Its Host and Origin headers are those of the site, as a browser's would
-    be, whichever of the machine's addresses it reaches Caddy on.
+    be, whichever of the machine's addresses it reaches Caddy on. A guest
+    starts before the socket connects, because a new guest account gets a
+    new cookie and the socket would have to connect again.
     """
     device = Device(base_url, label)
     device.http.headers["Host"] = site
     await device.open_lobby()
+    if guest:
+        await device.start_guest()
     await device.connect(origin=f"http://{site}", extra_headers={"Host": site})
     # From here `base_url` only supplies the Origin of HTTP requests; they
     # still go to the address the HTTP client was made with.
@@ -254,13 +260,14 @@ async def test_code_guess_limit_counts_clients_behind_caddy(
     # One client connects to Caddy from ::1 and the others from 127.0.0.1,
     # and Caddy puts that address in X-Forwarded-For. The server's own peer
     # is Caddy, at 127.0.0.1, for all of them.
-    guesser = await caddy_client(f"http://[::1]:{caddy_port}", site, "guesser")
-    innocent = await caddy_client(f"http://{site}", site, "innocent")
+    guesser = await caddy_client(
+        f"http://[::1]:{caddy_port}", site, "guesser", guest=True
+    )
+    innocent = await caddy_client(f"http://{site}", site, "innocent", guest=True)
     target = await caddy_client(f"http://{site}", site, "target")
     try:
         sessions = []
         for owner in (guesser, innocent):
-            await owner.start_guest()
             session = await owner.create_session()
             await owner.join(join_token_of(session))
             sessions.append(session["id"])

@@ -29,7 +29,10 @@ async def dropspace(server: RunningServer, *arguments: str) -> Result:
     Its DROPSPACE_* variables name the server's data dir, database and Redis
     prefix, so the command changes what the server reads.
     """
-    environ = os.environ | environment(server.settings)
+    # An operator runs it at the default log level, not the tests' DEBUG.
+    environ = (
+        os.environ | environment(server.settings) | {"DROPSPACE_LOG_LEVEL": "INFO"}
+    )
     process = await asyncio.create_subprocess_exec(
         str(DROPSPACE),
         *arguments,
