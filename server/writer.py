@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import claims, events, files
@@ -220,7 +221,15 @@ class ChunkWriter:
         if not await claims.claim(self._engine, stored.id, start, self._claim):
             await self._explain_claim_taken(stored, start)
         hasher = None if state.hasher is None else state.hasher.copy()
-        end = await self._write_claimed(stored, state, chunk, hasher)
+        try:
+            end = await self._write_claimed(stored, state, chunk, hasher)
+        except BaseException:
+            # A chunk that broke off must not hold the file until the claim
+            # goes stale: the client may resume at once on another process,
+            # whose writer cuts the bytes this one left past the offset.
+            with contextlib.suppress(SQLAlchemyError):
+                await claims.release(self._engine, stored.id, self._claim)
+            raise
         if not await claims.commit(self._engine, stored.id, self._claim, start, end):
             await self._explain_lost_commit(stored, start)
         state.committed = end
