@@ -18,13 +18,11 @@ import aiohttp
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from server import jobs
 from server.health import HEALTH_PATH
 from server.settings import Settings
 
 TIMEOUT_S = 3.0
-# arq's default queue name, arq.constants.default_queue_name.
-# NOTE: pass --queue when the worker sets its own queue_name.
-ARQ_DEFAULT_QUEUE = "arq:queue"
 
 
 class Unhealthy(Exception):
@@ -84,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("process", nargs="?", choices=["app", "worker"], default="app")
     parser.add_argument(
         "--queue",
-        default=ARQ_DEFAULT_QUEUE,
-        help="arq queue name of the worker (default: %(default)s)",
+        help="arq queue name of the worker (default: PREFIX:queue, where PREFIX "
+        "is DROPSPACE_REDIS_PREFIX, as `dropspace worker` uses)",
     )
     arguments = parser.parse_args(argv)
     try:
@@ -93,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.process == "app":
             asyncio.run(check_app(settings))
         else:
-            asyncio.run(check_worker(settings, arguments.queue))
+            queue = arguments.queue or jobs.queue_name(settings)
+            asyncio.run(check_worker(settings, queue))
     except (Unhealthy, ValueError) as error:
         print(f"unhealthy: {error}", file=sys.stderr)
         return 1

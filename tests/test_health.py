@@ -11,7 +11,14 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
-from tests.servers import RunningServer, StartServer, free_port
+from tests.production import environment
+from tests.servers import (
+    RunningServer,
+    StartProduction,
+    StartServer,
+    StartWorker,
+    free_port,
+)
 
 # The PostgreSQL and Redis servers that CI starts (.ci/run) on this machine.
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -25,6 +32,10 @@ async def _get_health(base_url: str) -> tuple[int, dict[str, object], bool]:
     ):
         body = await response.json()
         return response.status, body, "Set-Cookie" in response.headers
+
+
+# Half-second tries for a new worker to write its health key; generous.
+HEALTH_TRIES = 40
 
 
 async def _run_healthcheck(*arguments: str, **environ: str) -> tuple[int, str]:
@@ -124,3 +135,20 @@ async def test_healthcheck_worker_needs_redis_url() -> None:
     status, stderr = await _run_healthcheck("worker", DROPSPACE_REDIS_URL="")
     assert status == 1
     assert "DROPSPACE_REDIS_URL is not set" in stderr
+
+
+async def test_healthcheck_worker_finds_running_worker(
+    start_production: StartProduction, start_worker: StartWorker
+) -> None:
+    server = await start_production()
+    start_worker(server.settings)
+    environ = environment(server.settings)
+
+    # The worker writes its health key once it has started.
+    for _ in range(HEALTH_TRIES):
+        status, stderr = await _run_healthcheck("worker", **environ)
+        if status == 0:
+            break
+        await asyncio.sleep(0.5)
+
+    assert status == 0, stderr
