@@ -18,9 +18,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.content import Stamped
 from tests.devices import Device, NewDevice, for_file, share_session
-from tests.servers import StartProduction, StartServer, free_port
+from tests.servers import StartProduction, StartServer, StartWorker, free_port
 
 ATTEMPTS = 40
+# Seconds for the restarted worker to expire a 2-second session; generous.
+WORKER_BOUND_S = 30.0
+OUTAGE_S = 8.0
 EVENT_WAIT_S = 1.0
 # The servers retry Redis at most every 2 s.
 RESYNC_WAIT_S = 20.0
@@ -279,3 +282,35 @@ async def test_redis_restart_sends_resync(
     assert rejoined["files"][0]["state"] == "complete"
     online = {item["device_id"]: item["online"] for item in rejoined["members"]}
     assert list(online.values()) == [True, True]
+
+
+# python-socketio logs each failed publish and receive while Redis is down.
+@pytest.mark.server_errors("socketio.server")
+async def test_worker_survives_redis_restart(
+    start_production: StartProduction,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+    own_redis: OwnRedis,
+) -> None:
+    server = await start_production(redis_url=own_redis.url)
+    worker = start_worker(server.settings)
+    owner = await new_device(server, "owner")
+    await owner.start_guest()
+
+    await own_redis.stop()
+    # Long enough for arq's polling loop to give up on the missing Redis.
+    await asyncio.sleep(OUTAGE_S)
+    await own_redis.start()
+    session = await owner.create_session("after the restart", lifetime_s=2)
+    page = "/s/" + session["join_url"].rsplit("/", 1)[-1]
+
+    # The session:ended event may be lost while python-socketio's listener
+    # reconnects, so the session page tells whether the worker ended it.
+    for _ in range(int(WORKER_BOUND_S)):
+        if (await owner.request("GET", page)).status == 410:
+            break
+        await asyncio.sleep(1)
+
+    assert (await owner.request("GET", page)).status == 410
+    assert worker.process is not None
+    assert worker.process.poll() is None, worker.log()

@@ -7,12 +7,14 @@ Redis manager, which publishes on the bus the web processes listen to.
 """
 
 import logging
+import time
 from typing import Any
 
 import socketio
 from arq import cron, func
 from arq.worker import Worker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server import bus, events, jobs, sweeps
 from server.db import create_engine
@@ -23,6 +25,9 @@ from server.storage import Storage
 from server.sweeping import SweepContext
 
 log = logging.getLogger(__name__)
+
+# Seconds between attempts to start again after Redis went away.
+RESTART_DELAY_S = 2.0
 
 # Generous: a sweep of a large data dir must not be cut short, though a
 # pass that is cut short is finished by the next one.
@@ -125,6 +130,23 @@ def create_worker(settings: Settings) -> Worker:
 
 
 def run(settings: Settings) -> int:
-    """Run the worker until SIGINT or SIGTERM; return the exit status."""
-    create_worker(settings).run()
-    return 0
+    """Run the worker until SIGINT or SIGTERM; return the exit status.
+
+    arq's polling loop ends with an error when Redis goes away, and with
+    Redis configured nothing else expires sessions, so the worker starts
+    again once Redis answers instead of exiting.
+    """
+    while True:
+        worker = create_worker(settings)
+        try:
+            worker.run()
+        except (RedisError, OSError) as error:
+            if worker.main_task is not None and worker.main_task.cancelled():
+                # A signal stopped it, and closing then found Redis gone.
+                return 0
+            log.warning(
+                "worker lost Redis, starting again in %g s: %s", RESTART_DELAY_S, error
+            )
+            time.sleep(RESTART_DELAY_S)
+            continue
+        return 0
