@@ -87,7 +87,7 @@ class Settings:
     max_files_per_session: int = _setting(
         10000, "Files a session may hold, uploads in progress included."
     )
-    http_chunk_bytes: int = _setting(32 * MIB, "Chunk size announced for HTTP PUT.")
+    http_chunk_bytes: int = _setting(64 * MIB, "Chunk size announced for HTTP PUT.")
     max_http_chunk_bytes: int = _setting(64 * MIB, "Largest HTTP chunk accepted.")
     socket_chunk_bytes: int = _setting(
         4 * MIB, "Chunk size announced for Socket.IO events."

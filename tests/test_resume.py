@@ -81,10 +81,13 @@ async def test_resume_after_http_cut(
 ) -> None:
     member = shared.member
     payload = Stamped(32 * MIB)
-    chunk_bytes = member.chunk_bytes("http")
+    # Smaller than the announced size, so the file takes several chunks.
+    chunk_bytes = 8 * MIB
     file = await member.start_upload(shared.session_id, "cut.bin", payload.size)
     file_id = file["id"]
-    sent = await member.send_range(file_id, payload, "http", end=chunk_bytes)
+    sent = await member.send_range(
+        file_id, payload, "http", end=chunk_bytes, chunk_bytes=chunk_bytes
+    )
     connection = await RawConnection.open(server.base_url)
 
     await connection.send_head(
