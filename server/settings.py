@@ -133,6 +133,9 @@ class Settings:
         _check_range(self, "pairing_code_ttl_s", 1, MAX_PAIRING_CODE_TTL_S, "seconds")
         for name in _AT_LEAST_ONE:
             _check_range(self, name, 1, None, "per hour")
+        _check_range(self, "signin_free_failures", 0, None, "failures")
+        _check_range(self, "signin_max_delay_s", 1, None, "seconds")
+        _check_range(self, "password_hash_concurrency", 1, None, "hashes at once")
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as error:
@@ -195,6 +198,9 @@ _AT_LEAST_ONE = (
     "code_failures_per_service",
     "device_creations_per_hour",
     "pairing_offers_per_hour",
+    "guest_starts_per_hour",
+    "signups_per_hour",
+    "session_creations_per_hour",
 )
 
 
