@@ -26,7 +26,7 @@ from server import (
 )
 from server.devices import get_device
 from server.errors import BadRequest, CodeRejected, NotAllowed
-from server.realtime import Handler, is_owner, text_field
+from server.realtime import Handler, is_owner, saved_session, text_field
 from server.sessions import Session
 from server.tokens import utc_now
 
@@ -53,6 +53,11 @@ async def _owned_session(
     return session
 
 
+async def _client_address(app: web.Application, sid: str) -> str:
+    """Return the client address that the connect handler saved."""
+    return str((await saved_session(app, sid)).get("address", "unknown"))
+
+
 async def _offer(
     app: web.Application, sid: str, device_id: str, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -69,7 +74,7 @@ async def _offer(
         offer = await pairing_codes.current_offer(engine, device_id)
         issued = pairing_codes.needs_rotation(offer, utc_now())
         if issued:
-            address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
+            address = await _client_address(app, sid)
             await app[keys.OFFER_LIMITER].hit(address)
             offer = await pairing_codes.issue_offer(
                 engine, device_id, settings.pairing_code_ttl_s
@@ -123,7 +128,7 @@ async def _redeem(
     session = await _owned_session(app, data.get("session_id"), device_id)
     code = pairing_codes.normalize_code(data.get("code"))
     owner_account = session.owner_account_id
-    address = (await app[keys.SIO].get_session(sid)).get("address", "unknown")
+    address = await _client_address(app, sid)
     guesses = app[keys.CODE_GUESSES]
     await guesses.reserve(owner_account, address)
     try:

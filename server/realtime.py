@@ -104,6 +104,19 @@ async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def saved_session(app: web.Application, sid: str) -> dict[str, Any]:
+    """Return what the connect handler saved for a socket.
+
+    A page that closes or reloads while its event is on the way leaves no
+    session behind, and that gets an error answer rather than a crash.
+    """
+    try:
+        session: dict[str, Any] = await app[keys.SIO].get_session(sid)
+    except KeyError:
+        raise NotFound("This connection has closed; reconnect and retry.") from None
+    return session
+
+
 async def end_connections(app: web.Application) -> None:
     """Stop every Socket.IO connection's handler when the server stops.
 
@@ -230,7 +243,7 @@ async def _handle(
     try:
         if not isinstance(data, dict):
             raise BadRequest(f"Event {event} needs an object payload.")
-        device_id = (await app[keys.SIO].get_session(sid))["device_id"]
+        device_id = (await saved_session(app, sid))["device_id"]
         return {"ok": True, **await handler(app, sid, device_id, data)}
     except DropSpaceError as error:
         return error.body()

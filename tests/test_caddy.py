@@ -237,7 +237,10 @@ async def caddy_client(
     device.http.headers["Host"] = site
     await device.open_lobby()
     if guest:
+        # The guest request carries the site's Origin, as later ones do.
+        device.base_url = f"http://{site}"
         await device.start_guest()
+        device.base_url = base_url
     await device.connect(origin=f"http://{site}", extra_headers={"Host": site})
     # From here `base_url` only supplies the Origin of HTTP requests; they
     # still go to the address the HTTP client was made with.
