@@ -293,3 +293,39 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     record = {"machine": machine(), "code": code_state(), **payload}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def judge(
+    summaries: list[dict[str, Any]],
+    is_judged: Callable[[str], bool],
+    target_ratio: float,
+) -> None:
+    """Give each summary its ratios to the two ceilings, and judged ones a verdict.
+
+    The first summary is the ceiling, and the second is the same client
+    against the verifying sink.
+    """
+    ceiling = summaries[0]["median_mb_per_s"]
+    verifying = summaries[1]["median_mb_per_s"]
+    for summary in summaries:
+        summary["ratio_to_ceiling"] = summary["median_mb_per_s"] / ceiling
+        summary["ratio_to_verifying_sink"] = summary["median_mb_per_s"] / verifying
+        if is_judged(summary["method"]):
+            summary["meets_target"] = summary["ratio_to_ceiling"] >= target_ratio
+
+
+def report(
+    summaries: list[dict[str, Any]], title: str, ceiling: str, target_ratio: float
+) -> None:
+    """Print the table and a verdict line for each judged summary."""
+    print(title)
+    print(throughput_table(summaries))
+    for summary in summaries:
+        verdict = summary.get("meets_target")
+        if verdict is None:
+            continue
+        print(
+            f"{summary['method']}: {summary['ratio_to_ceiling']:.2f} x {ceiling}, "
+            f"target {target_ratio} {'met' if verdict else 'not met'}; "
+            f"{summary['ratio_to_verifying_sink']:.2f} x the verifying sink"
+        )

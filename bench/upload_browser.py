@@ -31,8 +31,9 @@ from bench.measure import (
     MIB,
     Run,
     RunMeter,
+    judge,
+    report,
     summarize,
-    throughput_table,
     write_results,
 )
 from bench.servers import ServerProcess
@@ -187,32 +188,6 @@ def method_runs(work_dir: Path, method: Method, size: int, runs: int) -> list[Ru
     return results
 
 
-def judge(summaries: list[dict[str, Any]]) -> None:
-    """Give each summary its ratio to the ceiling and, for the client, the verdict."""
-    ceiling = summaries[0]["median_mb_per_s"]
-    # The second row is the same client against the verifying sink.
-    verifying = summaries[1]["median_mb_per_s"]
-    for summary in summaries:
-        summary["ratio_to_ceiling"] = summary["median_mb_per_s"] / ceiling
-        summary["ratio_to_verifying_sink"] = summary["median_mb_per_s"] / verifying
-        if summary["method"].startswith("browser client"):
-            summary["meets_target"] = summary["ratio_to_ceiling"] >= TARGET_RATIO
-
-
-def report(summaries: list[dict[str, Any]], size_mib: int, runs: int) -> None:
-    print(f"Chromium, {size_mib} MiB Blob, median of {runs} runs")
-    print(throughput_table(summaries))
-    for summary in summaries:
-        verdict = summary.get("meets_target")
-        if verdict is None:
-            continue
-        print(
-            f"{summary['method']}: {summary['ratio_to_ceiling']:.2f} x fetch() PUT, "
-            f"target {TARGET_RATIO} {'met' if verdict else 'not met'}; "
-            f"{summary['ratio_to_verifying_sink']:.2f} x the verifying sink"
-        )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB")
@@ -233,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             method_dir = Path(work_dir) / f"method-{number}"
             runs = method_runs(method_dir, method, size, arguments.runs)
             summaries.append(summarize(method.name, runs))
-    judge(summaries)
-    report(summaries, arguments.size_mib, arguments.runs)
+    judge(summaries, lambda method: method.startswith("browser client"), TARGET_RATIO)
+    title = f"Chromium, {arguments.size_mib} MiB Blob, median of {arguments.runs} runs"
+    report(summaries, title, "fetch() PUT", TARGET_RATIO)
     payload = {"size_bytes": size, "runs": arguments.runs, "methods": summaries}
     print(f"results: {write_results('upload_browser', payload)}")
     return 0

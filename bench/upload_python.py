@@ -27,9 +27,10 @@ from bench.measure import (
     MIB,
     Run,
     RunMeter,
+    judge,
     own_cpu_seconds,
+    report,
     summarize,
-    throughput_table,
     write_results,
 )
 from bench.servers import ServerProcess
@@ -194,30 +195,8 @@ async def measure_all(
     return summaries
 
 
-def judge(summaries: list[dict[str, Any]]) -> None:
-    """Give each summary its ratio to the ceiling and, for HTTP, the verdict."""
-    ceiling = summaries[0]["median_mb_per_s"]
-    # The second row is the same client against the verifying sink.
-    verifying = summaries[1]["median_mb_per_s"]
-    for summary in summaries:
-        summary["ratio_to_ceiling"] = summary["median_mb_per_s"] / ceiling
-        summary["ratio_to_verifying_sink"] = summary["median_mb_per_s"] / verifying
-        if "HTTP PUT" in summary["method"] and "DropSpace" in summary["method"]:
-            summary["meets_target"] = summary["ratio_to_ceiling"] >= TARGET_RATIO
-
-
-def report(summaries: list[dict[str, Any]], size_mib: int, runs: int) -> None:
-    print(f"Python client, {size_mib} MiB, median of {runs} runs")
-    print(throughput_table(summaries))
-    for summary in summaries:
-        verdict = summary.get("meets_target")
-        if verdict is None:
-            continue
-        print(
-            f"{summary['method']}: {summary['ratio_to_ceiling']:.2f} x curl -T, "
-            f"target {TARGET_RATIO} {'met' if verdict else 'not met'}; "
-            f"{summary['ratio_to_verifying_sink']:.2f} x the verifying sink"
-        )
+def _is_dropspace_http(method: str) -> bool:
+    return "HTTP PUT" in method and "DropSpace" in method
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,8 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         summaries = asyncio.run(
             measure_all(Path(work_dir), size, arguments.runs, arguments.chunk_mib)
         )
-    judge(summaries)
-    report(summaries, arguments.size_mib, arguments.runs)
+    judge(
+        summaries,
+        lambda method: "HTTP PUT" in method and "DropSpace" in method,
+        TARGET_RATIO,
+    )
+    title = f"Python client, {arguments.size_mib} MiB, median of {arguments.runs} runs"
+    report(summaries, title, "curl -T", TARGET_RATIO)
     payload = {"size_bytes": size, "runs": arguments.runs, "methods": summaries}
     print(f"results: {write_results('upload_python', payload)}")
     return 0

@@ -274,8 +274,8 @@ class ChunkWriter:
             await asyncio.to_thread(os.ftruncate, fd, start)
         if size >= start:
             return
-        # The disk holds less than was committed, as after a power loss: the
-        # upload resumes from what the disk holds.
+        # The disk has fewer bytes than were committed, as after a power loss, so the
+        # upload resumes from what is on disk.
         await claims.commit(self._engine, stored.id, self._claim, start, size)
         state.committed = size
         state.hasher = None
