@@ -12,21 +12,13 @@ from pathlib import Path
 from types import TracebackType
 
 from bench.measure import cpu_seconds
+from tests.chromium import CHROMIUM
+from tests.chromium import FLAGS as TEST_FLAGS
 
-CHROMIUM = "/usr/bin/chromium"
 STOP_TIMEOUT_S = 10.0
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # No proxy: the page's requests go straight to its loopback server.
-    "--no-proxy-server",
-]
+# The tests' flags plus headless mode, which Playwright turns on for the
+# tests, and no proxy, so the page's requests go straight to its server.
+FLAGS = ["--headless", *TEST_FLAGS, "--no-proxy-server"]
 
 
 class Chromium:
@@ -40,7 +32,12 @@ class Chromium:
 
     def start(self) -> None:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
-        command = [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile_dir}", self.url]
+        command = [
+            str(CHROMIUM),
+            *FLAGS,
+            f"--user-data-dir={self.profile_dir}",
+            self.url,
+        ]
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 command,

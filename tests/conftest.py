@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from server.settings import Settings
+from tests.chromium import CHROMIUM, FLAGS
 from tests.databases import (
     BACKENDS,
     DEFAULT_ADMIN_URL,
@@ -242,3 +244,14 @@ async def start_worker(tmp_path: Path) -> AsyncIterator[StartWorker]:
     yield start
     for worker in workers:
         await worker.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright, closed when the test ends."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=FLAGS
+        )
+        yield launched
+        await launched.close()

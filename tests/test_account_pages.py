@@ -1,33 +1,15 @@
 """The account pages in Debian's Chromium: sign-up, sign-in, upgrade, devices."""
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
+from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
 from tests.servers import RunningServer, StartServer
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is missing; `make browser` installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def open_page(browser: Browser, url: str) -> Page:
@@ -56,8 +38,8 @@ async def sign_up_on_page(page: Page, username: str) -> None:
     await expect_signed_in(page, username)
 
 
-async def test_sign_up_then_in_again(server: RunningServer, chromium: Browser) -> None:
-    page = await open_page(chromium, server.base_url + "/")
+async def test_sign_up_then_in_again(server: RunningServer, browser: Browser) -> None:
+    page = await open_page(browser, server.base_url + "/")
     await sign_up_on_page(page, "pageuser")
 
     await page.get_by_test_id("account-link").click()
@@ -72,9 +54,9 @@ async def test_sign_up_then_in_again(server: RunningServer, chromium: Browser) -
 
 
 async def test_wrong_password_shows_error(
-    server: RunningServer, chromium: Browser
+    server: RunningServer, browser: Browser
 ) -> None:
-    page = await open_page(chromium, server.base_url + "/signin")
+    page = await open_page(browser, server.base_url + "/signin")
 
     await submit_credentials(page, "nobody", "not the password")
 
@@ -84,9 +66,9 @@ async def test_wrong_password_shows_error(
 
 
 async def test_guest_upgrade_keeps_session(
-    server: RunningServer, chromium: Browser
+    server: RunningServer, browser: Browser
 ) -> None:
-    page = await open_page(chromium, server.base_url + "/")
+    page = await open_page(browser, server.base_url + "/")
     await page.get_by_test_id("start-guest").click()
     await page.get_by_test_id("session-title-input").fill("Guest work")
     await page.get_by_test_id("create-session").click()
@@ -102,9 +84,9 @@ async def test_guest_upgrade_keeps_session(
 
 
 async def test_rename_device_on_account_page(
-    server: RunningServer, chromium: Browser
+    server: RunningServer, browser: Browser
 ) -> None:
-    page = await open_page(chromium, server.base_url + "/")
+    page = await open_page(browser, server.base_url + "/")
     await sign_up_on_page(page, "renamer")
     await page.get_by_test_id("account-link").click()
 
@@ -119,11 +101,11 @@ async def test_rename_device_on_account_page(
 
 
 async def test_password_change_signs_out_other_page(
-    server: RunningServer, chromium: Browser
+    server: RunningServer, browser: Browser
 ) -> None:
-    first = await open_page(chromium, server.base_url + "/")
+    first = await open_page(browser, server.base_url + "/")
     await sign_up_on_page(first, "twopages")
-    second = await open_page(chromium, server.base_url + "/signin")
+    second = await open_page(browser, server.base_url + "/signin")
     await submit_credentials(second, "twopages", PASSWORD)
     await expect_signed_in(second, "twopages")
 
@@ -138,10 +120,8 @@ async def test_password_change_signs_out_other_page(
     await expect_signed_in(first, "twopages")
 
 
-async def test_sign_in_page_in_russian(
-    server: RunningServer, chromium: Browser
-) -> None:
-    page = await open_page(chromium, server.base_url + "/signin")
+async def test_sign_in_page_in_russian(server: RunningServer, browser: Browser) -> None:
+    page = await open_page(browser, server.base_url + "/signin")
 
     await page.get_by_test_id("lang-switch").select_option("ru")
 
@@ -150,10 +130,10 @@ async def test_sign_in_page_in_russian(
 
 
 async def test_no_guest_button_when_disabled(
-    start_server: StartServer, chromium: Browser
+    start_server: StartServer, browser: Browser
 ) -> None:
     server = await start_server(guest_accounts=False, signup_open=False)
-    page = await open_page(chromium, server.base_url + "/")
+    page = await open_page(browser, server.base_url + "/")
 
     await expect(page.get_by_test_id("sign-in-link")).to_be_visible(
         timeout=UI_TIMEOUT_MS
@@ -163,16 +143,16 @@ async def test_no_guest_button_when_disabled(
 
 
 async def test_extension_reaches_member_page(
-    start_server: StartServer, chromium: Browser
+    start_server: StartServer, browser: Browser
 ) -> None:
     server = await start_server(guest_max_lifetime_s=7200)
-    owner = await open_page(chromium, server.base_url + "/")
+    owner = await open_page(browser, server.base_url + "/")
     await owner.get_by_test_id("start-guest").click()
     await owner.get_by_test_id("session-lifetime-input").fill("2")
     await owner.get_by_test_id("create-session").click()
     join_link = owner.get_by_test_id("join-link")
     await expect(join_link).to_have_value(re.compile(r"/s/"), timeout=UI_TIMEOUT_MS)
-    member = await open_page(chromium, await join_link.input_value())
+    member = await open_page(browser, await join_link.input_value())
     member_countdown = member.get_by_test_id("countdown")
     await expect(member_countdown).to_have_text(
         re.compile(r"^[12]:\d\d$"), timeout=UI_TIMEOUT_MS

@@ -5,8 +5,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
+from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
 from tests.servers import RunningServer
 from tests.test_account_pages import (
     PASSWORD,
@@ -14,32 +15,17 @@ from tests.test_account_pages import (
     sign_up_on_page,
     submit_credentials,
 )
-from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    UI_TIMEOUT_MS,
-    complete_rows,
-    write_file,
-)
+from tests.test_browser import complete_rows, write_file
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is missing; `make browser` installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-async def context() -> AsyncIterator[BrowserContext]:
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     """One browser profile, so every page shares the device cookie."""
-    async with async_playwright() as playwright:
-        browser: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield await browser.new_context()
-        await browser.close()
+    profile = await browser.new_context()
+    yield profile
+    await profile.close()
 
 
 async def test_other_lobby_tab_follows_sign_up(

@@ -1,29 +1,20 @@
 """The four ways into a session, in Debian's Chromium with separate contexts."""
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from server.qr import qr_svg
+from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
 from tests.servers import RunningServer, StartServer
 from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    UI_TIMEOUT_MS,
     create_session,
     open_join_link,
     open_page,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is missing; `make browser` installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -35,16 +26,6 @@ PHONE = {
         "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
     ),
 }
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def open_lobby(browser: Browser, server: RunningServer) -> Page:

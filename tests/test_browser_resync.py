@@ -3,19 +3,16 @@
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
 from tests.content import Stamped
 from tests.devices import NewDevice
 from tests.servers import StartProduction, free_port
-from tests.test_browser import (
-    UI_TIMEOUT_MS,
-    browser,
-    complete_rows,
-    open_join_link,
-    pytestmark,
-)
+from tests.test_browser import complete_rows, open_join_link
 from tests.test_faults import OwnRedis, own_redis
 
-__all__ = ["browser", "own_redis", "pytestmark"]
+__all__ = ["own_redis"]
+
+pytestmark = BROWSER_MARKS
 
 
 # python-socketio logs each failed publish and receive while Redis is down.
