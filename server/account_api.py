@@ -31,6 +31,7 @@ from server.errors import (
     InvalidCredentials,
     InvalidPassword,
     InvalidUsername,
+    ServiceUnavailable,
     SignupClosed,
 )
 from server.middleware import DEVICE_TOKEN, set_device_cookie
@@ -122,11 +123,22 @@ async def _credentials(request: web.Request) -> tuple[str, str]:
     return username, password
 
 
+async def _new_password_hash(request: web.Request, password: str) -> str:
+    """Return the hash of a sign-up password, refunding the attempt if busy."""
+    try:
+        return await request.app[keys.PASSWORDS].hash(password)
+    except ServiceUnavailable:
+        # The 503 asks the client to retry, so the failed attempt must not
+        # use up one of the address's sign-ups.
+        await request.app[keys.SIGNUP_LIMITER].refund(client_limit_key(request))
+        raise
+
+
 async def signup(request: web.Request) -> web.Response:
     """Create an account on the free plan and sign this device in to it."""
     _require_signup_open(request)
     username, password = await _credentials(request)
-    password_hash = await request.app[keys.PASSWORDS].hash(password)
+    password_hash = await _new_password_hash(request, password)
     account = await create_account(request.app[keys.ENGINE], username, password_hash)
     device = await acting_device(request)
     return await signed_in_response(request, device, account)
@@ -138,7 +150,7 @@ async def upgrade(request: web.Request) -> web.Response:
     username, password = await _credentials(request)
     device = await acting_device(request)
     account = await account_of(request, device)
-    password_hash = await request.app[keys.PASSWORDS].hash(password)
+    password_hash = await _new_password_hash(request, password)
     upgraded = await upgrade_guest(
         request.app[keys.ENGINE], account, username, password_hash
     )

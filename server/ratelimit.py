@@ -29,6 +29,9 @@ class RateLimiter(Protocol):
     async def hit(self, key: str) -> None:
         """Count one attempt, or raise RateLimited when the key is over."""
 
+    async def refund(self, key: str) -> None:
+        """Take back one attempt that the server, not the client, failed."""
+
 
 def create_limiter(
     redis: Redis | None, prefix: str, limit: int, window_s: float, action: str
@@ -70,6 +73,11 @@ class MemoryRateLimiter:
         if len(self._windows) > 10_000:
             self._drop_stale(now)
 
+    async def refund(self, key: str) -> None:
+        window = self._windows.get(key)
+        if window is not None and window[1] > 0:
+            self._windows[key] = (window[0], window[1] - 1)
+
     def _current(self, key: str, now: float) -> tuple[float, int]:
         started, count = self._windows.get(key, (now, 0))
         if now - started >= self.window_s:
@@ -104,3 +112,6 @@ class RedisRateLimiter:
         if count > self.limit:
             _, ttl_s = await self._counts.get(key)
             raise _rate_limited(self.action, ttl_s)
+
+    async def refund(self, key: str) -> None:
+        await self._counts.subtract(key)

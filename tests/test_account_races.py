@@ -157,3 +157,38 @@ async def test_sign_up_burst_cannot_queue_up_hashes(
     busy = next(reply for reply in replies if reply.status == 503)
     assert busy.json()["code"] == "service_unavailable"
     assert busy.headers["Retry-After"] == "1"
+
+
+async def test_busy_sign_up_gives_attempt_back(
+    start_server: StartServer, new_device: NewDevice
+) -> None:
+    limit = 3
+    server = await start_server(
+        trusted_proxies="127.0.0.1",
+        password_hash_concurrency=1,
+        signups_per_hour=limit,
+    )
+    devices = [await new_device(server, f"b{i}", connect=False) for i in range(limit)]
+    address = "203.0.113.90"
+
+    burst = await asyncio.gather(
+        *(
+            sign_up_from(device, f"burst{i}", address)
+            for i, device in enumerate(devices)
+        )
+    )
+    created = sum(reply.status == 200 for reply in burst)
+    busy = [
+        device
+        for device, reply in zip(devices, burst, strict=True)
+        if reply.status == 503
+    ]
+    retries = [
+        await sign_up_from(device, f"retry-{device.label}", address) for device in busy
+    ]
+    over_limit = await sign_up_from(devices[0], "one-too-many", address)
+
+    assert busy
+    assert [reply.status for reply in retries] == [200] * len(busy)
+    assert created + len(retries) == limit
+    assert over_limit.status == 429
