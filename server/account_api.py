@@ -42,7 +42,7 @@ from server.passwords import (
 )
 from server.plans import get_plan
 from server.proxies import client_address, client_limit_key
-from server.signout import disconnect_devices
+from server.signout import disconnect_devices, leave_account_sessions
 from server.throttle import attempt
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ async def _new_password_hash(request: web.Request, password: str) -> str:
     try:
         return await request.app[keys.PASSWORDS].hash(password)
     except ServiceUnavailable:
-        # The 503 asks the client to retry, so the failed attempt must not
+        # The 503 tells the client to retry, so the failed attempt must not
         # use up one of the address's sign-ups.
         await request.app[keys.SIGNUP_LIMITER].refund(client_limit_key(request))
         raise
@@ -221,8 +221,15 @@ async def _check_password(
 
 
 async def signout(request: web.Request) -> web.Response:
-    """Sign this device out; its old token stops working."""
+    """Sign this device out of its account and the account's sessions.
+
+    Its old token stops working. Leaving the sessions matters on a shared
+    computer: the next person at this browser must not see them.
+    """
     device = await acting_device(request)
     await unbind_device(request.app[keys.ENGINE], device.id)
     log.info("signed out device=%s", device.id)
-    return await rotated_response(request, device.id)
+    response = await rotated_response(request, device.id)
+    if device.account_id is not None:
+        await leave_account_sessions(request.app, device.account_id, [device.id])
+    return response

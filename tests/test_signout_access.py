@@ -92,3 +92,29 @@ async def test_planted_token_does_not_get_the_guest(
     assert listed.status == 401
     assert with_planted.status == 401
     assert with_planted.json()["code"] in {"device_required", "account_required"}
+
+
+async def test_signed_out_browser_leaves_account_sessions(
+    server: RunningServer, new_device: NewDevice
+) -> None:
+    laptop, phone, session, file_id = await lost_phone(server, new_device, "nora")
+    phone_id = (await phone.request("GET", "/api/me")).json()["device"]["id"]
+
+    signed_out = await phone.request("POST", "/api/signout")
+    await asyncio.wait_for(phone.disconnected.wait(), timeout=10)
+    download = await phone.download(file_id)
+    await phone.connect()
+    rejoin = await phone.call("session:join", {"join_token": join_token_of(session)})
+    members = await laptop.call("member:list", {"session_id": session["id"]})
+
+    assert signed_out.status == 200
+    assert download.status == 403
+    assert download.json()["code"] == "not_member"
+    assert rejoin["code"] == "not_member"
+    assert phone_id not in [member["device_id"] for member in members["members"]]
+
+    assert (await sign_in(phone, "nora")).status == 200
+    await phone.connect()
+    back = await phone.call("session:join", {"join_token": join_token_of(session)})
+    assert back["ok"] is True
+    assert (await phone.download(file_id)).status == 200
