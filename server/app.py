@@ -37,6 +37,7 @@ from server.ratelimit import create_limiter
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.shared_presence import SharedPresence
+from server.socket_audit import socket_audit
 from server.storage import Storage
 from server.sweeping import SweepContext
 from server.throttle import (
@@ -88,7 +89,9 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     _add_routes(app)
-    app.cleanup_ctx.extend([_data_dir, _database, _redis, _socket_server, _services])
+    app.cleanup_ctx.extend(
+        [_data_dir, _database, _redis, _socket_server, _services, socket_audit]
+    )
     return app
 
 

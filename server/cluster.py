@@ -19,7 +19,7 @@ def install(app: web.Application, channel: bus.Bus) -> None:
     """Register this process's handlers for every instruction."""
 
     async def expel(fields: dict[str, Any]) -> None:
-        await _expel(app, str(fields["session_id"]), str(fields["device_id"]))
+        await expel_here(app, str(fields["session_id"]), str(fields["device_id"]))
 
     async def disconnect(fields: dict[str, Any]) -> None:
         for device_id in fields["device_ids"]:
@@ -37,7 +37,8 @@ def install(app: web.Application, channel: bus.Bus) -> None:
     channel.on_reconnected(reconnected)
 
 
-def _local_sockets(app: web.Application, device_id: str) -> list[str]:
+def local_sockets(app: web.Application, device_id: str) -> list[str]:
+    """Return the ids of a device's sockets on this process."""
     # The manager lists only the sockets connected to this process.
     room = events.device_room(device_id)
     return [sid for sid, _ in app[keys.SIO].manager.get_participants("/", room)]
@@ -48,7 +49,8 @@ def _local_sockets(app: web.Application, device_id: str) -> list[str]:
 # socket leaves or closes, and the two Redis channels keep no common order.
 
 
-async def _expel(app: web.Application, session_id: str, device_id: str) -> None:
+async def expel_here(app: web.Application, session_id: str, device_id: str) -> None:
+    """Take a removed device's sockets on this process out of a session."""
     # Transfers first: once the device hears session:removed, nothing of it
     # is still moving through this process.
     app[keys.TRANSFERS].cut(session_id, device_id)
@@ -56,7 +58,7 @@ async def _expel(app: web.Application, session_id: str, device_id: str) -> None:
     await app[keys.PRESENCE].drop_device(session_id, device_id)
     room = events.session_room(session_id)
     payload = {"session_id": session_id}
-    for sid in _local_sockets(app, device_id):
+    for sid in local_sockets(app, device_id):
         await sio.leave_room(sid, room)
         await sio.emit(events.SESSION_REMOVED, payload, to=sid, ignore_queue=True)
 
@@ -64,7 +66,7 @@ async def _expel(app: web.Application, session_id: str, device_id: str) -> None:
 async def _disconnect(app: web.Application, device_id: str, notify: bool) -> None:
     sio = app[keys.SIO]
     payload = {"device_id": device_id}
-    for sid in _local_sockets(app, device_id):
+    for sid in local_sockets(app, device_id):
         if notify:
             await sio.emit(
                 events.ACCOUNT_SIGNED_OUT, payload, to=sid, ignore_queue=True

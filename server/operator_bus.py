@@ -4,11 +4,9 @@ With DROPSPACE_REDIS_URL set, `dropspace user` commands publish on the
 Socket.IO Redis bus through a write-only manager, as the worker does, so
 every server process forwards the events to its connections at once.
 
-TODO: the embedded server (no Redis) has no channel a command can reach.
-Its devices learn of the change at their next action instead: a signed-out
-device's requests and events find it signed out and out of the account's
-sessions, and a deleted account's sessions return 410. Open pages show the
-old state until then, and their sockets stay open.
+The embedded server (no Redis) has no channel a command can reach. Its
+socket audit (server.socket_audit) finds the change in the records within
+two audit intervals and sends the open pages their events then.
 """
 
 from collections.abc import AsyncIterator

@@ -45,7 +45,8 @@ from server.expiry import DELETED
 from server.origins import allowed_origins, check_origin
 from server.proxies import client_limit_key
 from server.settings import Settings
-from server.tokens import epoch_ms, utc_now
+from server.socket_audit import identity_fields
+from server.tokens import epoch_ms, hash_secret, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,8 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
     # The client's address, as a trusted proxy saw it, keys the per-address
     # limits on pairing-code guesses and offers.
     address = client_limit_key(request)
-    await sio.save_session(sid, {"device_id": device.id, "address": address})
+    identity = identity_fields(device.id, hash_secret(token), device.account_id)
+    await sio.save_session(sid, {**identity, "address": address})
     await sio.enter_room(sid, events.device_room(device.id))
     log.debug("socket connected device=%s sid=%s", device.id, sid)
 

@@ -109,6 +109,11 @@ class Settings:
     progress_interval_s: float = _setting(
         0.25, "Minimum seconds between progress events per file."
     )
+    socket_audit_interval_s: float = _setting(
+        5.0,
+        "Seconds between checks of open sockets against the records, for "
+        "sign-outs and session ends that reached no server by message.",
+    )
     pairing_code_ttl_s: int = _setting(
         300, "Seconds a lobby's pairing code and QR link stay valid; at most 300."
     )
@@ -136,6 +141,7 @@ class Settings:
         _check_range(self, "signin_free_failures", 0, None, "failures")
         _check_range(self, "signin_max_delay_s", 1, None, "seconds")
         _check_range(self, "password_hash_concurrency", 1, None, "hashes at once")
+        _check_range(self, "socket_audit_interval_s", 1, None, "seconds")
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as error:

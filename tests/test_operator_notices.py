@@ -1,11 +1,15 @@
-"""`dropspace user` commands tell the devices of a running server (with Redis)."""
+"""`dropspace user` commands reach the devices of a running server.
+
+With Redis they publish on the bus; an embedded server, which has no bus,
+finds the change in its records at its next socket audit.
+"""
 
 import asyncio
 import os
 
 from tests.accounts import sign_up
 from tests.devices import NewDevice, join_token_of
-from tests.servers import RunningServer, StartProduction
+from tests.servers import RunningServer, StartProduction, StartServer
 from tests.test_cli import DROPSPACE
 
 
@@ -63,3 +67,52 @@ async def test_delete_user_ends_sessions_on_member_pages(
     ended = await member.log.wait_for("session:ended")
     assert ended == {"session_id": session["id"], "reason": "deleted"}
     await owner.log.wait_for("account:signed_out")
+
+
+# Seconds between an embedded server's socket audits in these tests; a
+# change is acted on at the second audit that finds it.
+AUDIT_INTERVAL_S = 1.0
+AUDIT_WAIT_S = 10.0
+
+
+async def test_embedded_reset_password_closes_sockets(
+    start_server: StartServer, new_device: NewDevice
+) -> None:
+    server = await start_server(socket_audit_interval_s=AUDIT_INTERVAL_S)
+    laptop = await new_device(server, "laptop")
+    member = await new_device(server, "member")
+    await sign_up(laptop, "nell")
+    session = await laptop.create_session("Shared")
+    await laptop.join(join_token_of(session))
+    await member.join(join_token_of(session))
+    laptop_id = (await laptop.request("GET", "/api/me")).json()["device"]["id"]
+
+    await run_command(server, "user", "reset-password", "nell")
+
+    event = await laptop.log.wait_for("account:signed_out", timeout_s=AUDIT_WAIT_S)
+    assert event == {"device_id": laptop_id}
+    await asyncio.wait_for(laptop.disconnected.wait(), timeout=AUDIT_WAIT_S)
+    members = await member.log.wait_for(
+        "members:updated",
+        lambda event: laptop_id not in [m["device_id"] for m in event["members"]],
+        timeout_s=AUDIT_WAIT_S,
+    )
+    assert members["session_id"] == session["id"]
+
+
+async def test_embedded_delete_user_ends_member_pages(
+    start_server: StartServer, new_device: NewDevice
+) -> None:
+    server = await start_server(socket_audit_interval_s=AUDIT_INTERVAL_S)
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    await sign_up(owner, "olga")
+    session = await owner.create_session("Doomed")
+    await owner.join(join_token_of(session))
+    await member.join(join_token_of(session))
+
+    await run_command(server, "user", "delete", "olga")
+
+    ended = await member.log.wait_for("session:ended", timeout_s=AUDIT_WAIT_S)
+    assert ended == {"session_id": session["id"], "reason": "deleted"}
+    await owner.log.wait_for("account:signed_out", timeout_s=AUDIT_WAIT_S)
