@@ -8,6 +8,10 @@ must wait 1 s after its latest failure, then 2 s, 4 s and so on up to
 A key is forgotten `forget_after_s` after its latest failure, so the store
 gives back the time until then, from which the time of the latest failure
 follows. Times are wall-clock seconds, which every server process shares.
+
+The store also counts each key's attempts in flight, so that simultaneous
+attempts, on one server process or several, cannot all pass the check
+before any of them fails.
 """
 
 import math
@@ -20,6 +24,10 @@ from redis.asyncio import Redis
 
 from server.errors import RateLimited
 from server.redis_counts import RedisCounts
+
+# Seconds an attempt in flight counts in Redis at most. An attempt is one
+# password check, which the bounded hashing queue keeps far shorter.
+IN_FLIGHT_TTL_S = 60.0
 
 
 class FailureStore(Protocol):
@@ -37,6 +45,14 @@ class FailureStore(Protocol):
         """Forget a key's failures."""
         ...
 
+    async def begin(self, key: str) -> int:
+        """Count one attempt in flight and return how many are in flight now."""
+        ...
+
+    async def end(self, key: str) -> None:
+        """Take back one attempt in flight."""
+        ...
+
 
 class MemoryFailureStore:
     """A FailureStore in this process's memory, for the embedded server."""
@@ -45,6 +61,7 @@ class MemoryFailureStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[int, float]] = {}
+        self._in_flight: dict[str, int] = {}
 
     async def get(self, key: str) -> tuple[int, float]:
         entry = self._entries.get(key)
@@ -64,6 +81,17 @@ class MemoryFailureStore:
     async def clear(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    async def begin(self, key: str) -> int:
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return self._in_flight[key]
+
+    async def end(self, key: str) -> None:
+        left = self._in_flight.get(key, 0) - 1
+        if left > 0:
+            self._in_flight[key] = left
+        else:
+            self._in_flight.pop(key, None)
+
     def _drop_stale(self, now: float) -> None:
         for key, (_, forget_at) in list(self._entries.items()):
             if forget_at <= now:
@@ -75,6 +103,7 @@ class RedisFailureStore:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._counts = RedisCounts(redis, prefix, "signin")
+        self._in_flight = RedisCounts(redis, prefix, "signin-in-flight")
 
     async def get(self, key: str) -> tuple[int, float]:
         return await self._counts.get(key)
@@ -85,13 +114,21 @@ class RedisFailureStore:
     async def clear(self, key: str) -> None:
         await self._counts.clear(key)
 
+    async def begin(self, key: str) -> int:
+        # The count expires, so the attempts of a process that died in
+        # flight stop counting after a while.
+        return await self._in_flight.add(key, IN_FLIGHT_TTL_S)
+
+    async def end(self, key: str) -> None:
+        await self._in_flight.subtract(key)
+
 
 class SignInThrottle:
     """Growing delays after failed sign-ins, per account and per address.
 
     A caller reserves an attempt before it checks the password and settles
-    it afterwards. Attempts in flight count as failures in this process, so
-    simultaneous requests cannot all pass the check before any is counted.
+    it afterwards. Attempts in flight count as failures, so simultaneous
+    requests cannot all pass the check before any is counted.
     """
 
     def __init__(
@@ -103,7 +140,6 @@ class SignInThrottle:
         # A key is forgotten once its delay has passed twice over, so counts
         # of long-idle keys do not pile up.
         self._forget_after_s = max(3600.0, 2 * max_delay_s)
-        self._in_flight: dict[str, int] = {}
 
     def delay_s(self, failures: int) -> float:
         """Return the wait after `failures` failed attempts."""
@@ -112,52 +148,43 @@ class SignInThrottle:
             return 0.0
         return float(min(self._max_delay_s, 2 ** min(over, 40)))
 
-    async def reserve(self, *keys: str) -> None:
-        """Count an attempt in flight against every key, or raise RateLimited.
+    async def reserve(self, key: str) -> None:
+        """Count an attempt in flight against a key, or raise RateLimited.
 
-        The store is read first; the check against the attempts in flight
-        and their count then happen with no await between them.
-        TODO: another server process's attempts in flight are not seen; a
-        store that reserves atomically (one Redis INCR) would count them.
+        The attempt is counted first and checked afterwards, so each of
+        several simultaneous attempts counts the ones that began before it.
         """
-        stored = [(key, await self._store.get(key)) for key in keys]
-        wait_s = 0.0
-        for key, (failures, left_s) in stored:
-            # The latest failure was `forget_after_s - left_s` seconds ago.
-            since_s = self._forget_after_s - left_s
-            wait_s = max(wait_s, self.delay_s(failures) - since_s)
-            in_flight = self._in_flight.get(key, 0)
-            if in_flight:
-                # The attempts in flight may all fail at about now.
-                wait_s = max(wait_s, self.delay_s(failures + in_flight))
+        in_flight = await self._store.begin(key)
+        try:
+            failures, left_s = await self._store.get(key)
+        except BaseException:
+            await self._store.end(key)
+            raise
+        # The latest failure was `forget_after_s - left_s` seconds ago, and
+        # the other attempts in flight may all fail at about now.
+        since_s = self._forget_after_s - left_s
+        wait_s = max(
+            self.delay_s(failures) - since_s,
+            self.delay_s(failures + in_flight - 1) if in_flight > 1 else 0.0,
+        )
         if wait_s > 0:
+            await self._store.end(key)
             retry_after = max(1, math.ceil(wait_s))
             raise RateLimited(
                 f"Too many failed sign-in attempts; try again in {retry_after} s.",
                 retry_after_s=retry_after,
             )
-        for key in keys:
-            self._in_flight[key] = self._in_flight.get(key, 0) + 1
 
-    def _settle(self, keys: tuple[str, ...]) -> None:
-        for key in keys:
-            left = self._in_flight.get(key, 0) - 1
-            if left > 0:
-                self._in_flight[key] = left
-            else:
-                self._in_flight.pop(key, None)
-
-    async def failed(self, *keys: str) -> None:
-        """Settle a reserved attempt that failed: count it against every key."""
+    async def failed(self, key: str) -> None:
+        """Settle a reserved attempt that failed: count it as a failure."""
         try:
-            for key in keys:
-                await self._store.add(key, self._forget_after_s)
+            await self._store.add(key, self._forget_after_s)
         finally:
-            self._settle(keys)
+            await self._store.end(key)
 
-    def release(self, *keys: str) -> None:
+    async def release(self, key: str) -> None:
         """Settle a reserved attempt that succeeded or never ran: it costs nothing."""
-        self._settle(keys)
+        await self._store.end(key)
 
     async def succeeded(self, key: str) -> None:
         """Clear a key's failures after a successful sign-in."""
@@ -197,11 +224,11 @@ async def _settle_all(reserved: list[tuple[SignInThrottle, str]], failed: bool) 
     """Settle every reservation, even when the store fails for one of them."""
     error: Exception | None = None
     for throttle, key in reserved:
-        if not failed:
-            throttle.release(key)
-            continue
         try:
-            await throttle.failed(key)
+            if failed:
+                await throttle.failed(key)
+            else:
+                await throttle.release(key)
         except Exception as caught:  # re-raised below, after the others settle
             error = error or caught
     if error is not None:

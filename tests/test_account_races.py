@@ -5,7 +5,7 @@ from collections import Counter
 
 from tests.accounts import PASSWORD, sign_up
 from tests.devices import Device, NewDevice, Reply
-from tests.servers import StartServer
+from tests.servers import StartProduction, StartServer
 from tests.test_signin_limits import sign_in_from
 
 FREE_FAILURES = 2
@@ -34,6 +34,30 @@ async def test_simultaneous_guesses_wait_per_account(
 
     statuses = await asyncio.gather(
         *(sign_in_from(device, "vera", f"203.0.113.{i}") for i in range(BURST))
+    )
+
+    assert Counter(statuses) == {401: FREE_FAILURES, 429: BURST - FREE_FAILURES}
+
+
+async def test_simultaneous_guesses_wait_across_servers(
+    start_production: StartProduction, new_device: NewDevice
+) -> None:
+    settings = {
+        "trusted_proxies": "127.0.0.1",
+        "signin_free_failures": FREE_FAILURES,
+        "password_hash_concurrency": 1,
+    }
+    first = await start_production(**settings)
+    second = await start_production(**settings)
+    owner = await new_device(first, "owner", connect=False)
+    await sign_up(owner, "zora")
+    guessers = [
+        await new_device(server, f"guesser {i}", connect=False)
+        for i, server in enumerate([first, second])
+    ]
+
+    statuses = await asyncio.gather(
+        *(sign_in_from(guessers[i % 2], "zora", f"203.0.113.{i}") for i in range(BURST))
     )
 
     assert Counter(statuses) == {401: FREE_FAILURES, 429: BURST - FREE_FAILURES}
