@@ -33,6 +33,7 @@ from server.health import HEALTH_PATH, health_handler
 from server.middleware import device_cookie, errors, origin_check, security_headers
 from server.passwords import Passwords
 from server.plans import sync_guest_plan
+from server.presence_heartbeat import heartbeat_context
 from server.ratelimit import create_limiter
 from server.scheduler import Scheduler
 from server.settings import Settings
@@ -90,7 +91,15 @@ def create_app(settings: Settings) -> web.Application:
     )
     _add_routes(app)
     app.cleanup_ctx.extend(
-        [_data_dir, _database, _redis, _socket_server, _services, socket_audit]
+        [
+            _data_dir,
+            _database,
+            _redis,
+            _socket_server,
+            _services,
+            socket_audit,
+            heartbeat_context,
+        ]
     )
     return app
 
@@ -204,7 +213,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     )
     _add_guess_limits(app, redis)
     _add_signin_throttles(app, redis)
-    app[keys.PRESENCE] = SharedPresence(redis, prefix)
+    app[keys.PRESENCE] = SharedPresence(
+        redis, prefix, settings.presence_heartbeat_ttl_s
+    )
     app[keys.BUS] = bus.Bus(redis, bus.channel_name(prefix))
     yield
     if redis is not None:

@@ -98,6 +98,11 @@ class Settings:
     sweep_interval_s: float = _setting(
         60.0, "Seconds between sweeps; the worker sweeps at least once a minute."
     )
+    presence_heartbeat_ttl_s: float = _setting(
+        15.0,
+        "Seconds a crashed process's sockets still count as online; each process "
+        "refreshes its heartbeat every third of it.",
+    )
     upload_abandon_s: float = _setting(
         3600.0, "Seconds without progress after which a partial upload is removed."
     )
@@ -142,6 +147,7 @@ class Settings:
         _check_range(self, "signin_max_delay_s", 1, None, "seconds")
         _check_range(self, "password_hash_concurrency", 1, None, "hashes at once")
         _check_range(self, "socket_audit_interval_s", 1, None, "seconds")
+        _check_range(self, "presence_heartbeat_ttl_s", 1, None, "seconds")
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as error:
