@@ -29,7 +29,7 @@ from server.db import create_engine, migrate
 from server.deadlines import QueuedDeadlines
 from server.expiry import Expiry
 from server.guesses import WINDOW_S, CodeGuesses, GuessLimits
-from server.health import HEALTH_PATH, health_handler
+from server.health import HEALTH_PATH, LIVENESS_PATH, health_handler, livez
 from server.middleware import device_cookie, errors, origin_check, security_headers
 from server.passwords import Passwords
 from server.plans import sync_guest_plan
@@ -151,6 +151,7 @@ def _add_routes(app: web.Application) -> None:
     router.add_delete("/api/files/{file_id}", api.delete_file)
     router.add_get("/socket.io/", realtime.socketio_endpoint)
     router.add_get(HEALTH_PATH, health_handler())
+    router.add_get(LIVENESS_PATH, livez)
     _add_account_routes(router)
     router.add_static("/static/", web_dir() / "static", append_version=False)
 

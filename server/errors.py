@@ -203,6 +203,20 @@ class ServiceUnavailable(DropSpaceError):
     code = "service_unavailable"
 
 
+# An estimate of how soon a restarted database server accepts connections
+# again. Caddy's own 503, when no app process responds, uses the same wait in
+# the Caddyfile's handle_errors block.
+DATABASE_RETRY_AFTER_S = 5
+
+
+def database_unavailable() -> ServiceUnavailable:
+    """Return the error for a request or event that failed on the database."""
+    return ServiceUnavailable(
+        "The database is unavailable; retry in a few seconds.",
+        retry_after_s=DATABASE_RETRY_AFTER_S,
+    )
+
+
 class CodeRejected(DropSpaceError):
     """A pairing code or device link that is wrong, expired or used.
 

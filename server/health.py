@@ -1,4 +1,12 @@
-"""The health route that load balancers and container runtimes poll."""
+"""The health routes that load balancers and container runtimes poll.
+
+`GET /livez` (liveness) returns 200 while the process serves requests, and
+touches neither the database nor Redis. Caddy polls it to pick upstreams,
+so that while the database is down, requests still reach a process, which
+responds at once with its own 503 error. `GET /healthz` (readiness)
+returns 200 only when the database answers a query. The container
+healthcheck and operators poll it.
+"""
 
 import asyncio
 import logging
@@ -15,7 +23,8 @@ from server.errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
-# Below the 3 s timeout that Caddy and the container healthchecks allow, so
+LIVENESS_PATH = "/livez"
+# Below the 3 s timeout of the container healthcheck (server.healthcheck), so
 # a hung database gives a 503 instead of a dropped check.
 DATABASE_TIMEOUT_S = 2.0
 
@@ -29,6 +38,11 @@ async def database_reachable(engine: AsyncEngine) -> bool:
     except (DBAPIError, OSError, TimeoutError):
         return False
     return True
+
+
+async def livez(request: web.Request) -> web.StreamResponse:
+    """Handle `GET /livez`: return 200 while the process serves requests."""
+    return web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
 
 
 def health_handler() -> Handler:

@@ -9,7 +9,13 @@ from sqlalchemy.exc import DBAPIError
 
 from server import keys
 from server.devices import COOKIE_NAME, is_well_formed
-from server.errors import DropSpaceError, InternalError, NotFound, ServiceUnavailable
+from server.errors import (
+    DropSpaceError,
+    InternalError,
+    NotFound,
+    database_unavailable,
+)
+from server.health import HEALTH_PATH, LIVENESS_PATH
 from server.origins import allowed_origins, check_fetch_site, check_origin
 from server.proxies import is_https
 from server.tokens import new_secret
@@ -19,6 +25,7 @@ log = logging.getLogger(__name__)
 DEVICE_TOKEN = web.RequestKey("device_token", str)
 _COOKIE_MAX_AGE_S = 365 * 24 * 3600
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_COOKIELESS_PREFIXES = ("/static/", "/socket.io/", HEALTH_PATH, LIVENESS_PATH)
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
@@ -33,7 +40,7 @@ async def device_cookie(request: web.Request, handler: Handler) -> web.StreamRes
     issued = not is_well_formed(token)
     request[DEVICE_TOKEN] = new_secret() if issued else str(token)
     response = await handler(request)
-    if issued and not request.path.startswith(("/static/", "/socket.io/", "/healthz")):
+    if issued and not request.path.startswith(_COOKIELESS_PREFIXES):
         set_device_cookie(request, response, request[DEVICE_TOKEN])
     return response
 
@@ -79,10 +86,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render_error(request, error)
     except DBAPIError:
         log.warning("database unavailable route=%s", _route_pattern(request))
-        return render_error(
-            request,
-            ServiceUnavailable("The database is unavailable; retry in a few seconds."),
-        )
+        return render_error(request, database_unavailable())
     except web.HTTPNotFound:
         return render_error(
             request, NotFound(f"No page at {request.path!r}; check the address.")

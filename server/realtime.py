@@ -39,7 +39,7 @@ from server.errors import (
     NotFound,
     NotMember,
     RateLimited,
-    ServiceUnavailable,
+    database_unavailable,
 )
 from server.expiry import DELETED
 from server.origins import allowed_origins, check_origin
@@ -251,9 +251,7 @@ async def _handle(
         return error.body()
     except DBAPIError:
         log.warning("database unavailable event=%s", event)
-        return ServiceUnavailable(
-            "The database is unavailable; retry in a few seconds."
-        ).body()
+        return database_unavailable().body()
     except Exception:
         log.exception("event handler failed event=%s", event)
         return InternalError("Internal error; try again.").body()

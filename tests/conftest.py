@@ -22,6 +22,7 @@ from tests.databases import (
 )
 from tests.devices import Device, NewDevice, SharedSession, share_session
 from tests.loop_guard import GUARD
+from tests.own_postgres import OwnPostgres
 from tests.production import REDIS_URL, WorkerProcess, delete_keys
 from tests.server_log import ErrorRecords
 from tests.servers import (
@@ -255,3 +256,17 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    """A PostgreSQL server of this test alone, which it may stop and start."""
+    postgres = OwnPostgres()
+    try:
+        await postgres.create()
+        await postgres.start()
+        yield postgres
+    finally:
+        if (postgres.data_dir / "postmaster.pid").exists():
+            await postgres.stop()
+        postgres.remove()

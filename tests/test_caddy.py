@@ -2,23 +2,31 @@
 
 Each test copies the Caddyfile with two changes: the upstream names
 `app1:8080` and `app2:8080` become loopback addresses, and a global block
-turns Caddy's admin endpoint off so runs cannot collide on its port. The
-site address comes from SITE_ADDRESS as in production, but as a plain HTTP
-loopback address, because the tests cannot obtain certificates.
+turns Caddy's admin endpoint off so runs cannot collide on its port. A test
+may also shorten the interval of the active health checks. The site address
+comes from SITE_ADDRESS as in production, but as a plain HTTP loopback
+address, because the tests cannot obtain certificates.
 """
 
 import asyncio
 import contextlib
+import dataclasses
+import json
+import logging
+import re
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from server.errors import DATABASE_RETRY_AFTER_S
 from tests.content import MIB, Stamped
 from tests.devices import Device, NewDevice, for_file, join_token_of, share_session
+from tests.own_postgres import OwnPostgres
 from tests.pairing import lobby_offer, redeem
 from tests.servers import StartServer, free_port
 
@@ -27,31 +35,65 @@ PRODUCTION_UPSTREAMS = ("app1:8080", "app2:8080")
 # Bounds for waiting on Caddy, not measurements: a failure reports the log.
 STARTUP_BOUND_S = 20.0
 STOP_BOUND_S = 10.0
+HEALTH_CHECK_BOUND_S = 20.0
 _POLL_INTERVAL_S = 0.1
 
-StartCaddy = Callable[[tuple[str, str], int], Awaitable[str]]
+
+def caddyfile_health_uri() -> str:
+    """Return the path that Caddy's active health checks request."""
+    found = re.search(r"^\s*health_uri (\S+)$", CADDYFILE.read_text(), re.MULTILINE)
+    assert found, "the Caddyfile has no health_uri"
+    return found[1]
 
 
-def caddyfile_for(upstreams: tuple[str, str]) -> str:
-    """Return the Caddyfile with loopback upstreams and no admin endpoint."""
+HEALTH_URI = caddyfile_health_uri()
+
+
+class StartCaddy(Protocol):
+    """The `start_caddy` fixture: it runs Caddy on a port, returning its URL."""
+
+    def __call__(
+        self,
+        upstreams: tuple[str, str],
+        port: int,
+        *,
+        health_interval: str | None = None,
+    ) -> Awaitable[str]: ...
+
+
+def caddyfile_for(
+    upstreams: tuple[str, str], health_interval: str | None = None
+) -> str:
+    """Return the Caddyfile with loopback upstreams and no admin endpoint.
+
+    `health_interval`, a Caddy duration such as "1s", replaces the interval
+    of the active health checks.
+    """
     text = CADDYFILE.read_text()
     for production, loopback in zip(PRODUCTION_UPSTREAMS, upstreams, strict=True):
         assert text.count(production) == 1, f"the Caddyfile lost {production}"
         text = text.replace(production, loopback)
+    if health_interval is not None:
+        text, count = re.subn(
+            r"health_interval \S+", f"health_interval {health_interval}", text
+        )
+        assert count == 1, "the Caddyfile lost health_interval"
     return "{\n\tadmin off\n}\n\n" + text
 
 
-async def _wait_until_serving(base_url: str, log: Path) -> None:
+async def _wait_until_listening(port: int, log: Path) -> None:
+    # A TCP connection, not an HTTP response, because a test may run Caddy
+    # with no upstream, and then every request waits for lb_try_duration.
     polls = int(STARTUP_BOUND_S / _POLL_INTERVAL_S)
-    async with aiohttp.ClientSession() as client:
-        for _ in range(polls):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with client.get(f"{base_url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(_POLL_INTERVAL_S)
+    for _ in range(polls):
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        await asyncio.sleep(_POLL_INTERVAL_S)
     output = await asyncio.to_thread(log.read_text)
-    raise AssertionError(f"Caddy did not serve {base_url}:\n{output}")
+    raise AssertionError(f"Caddy did not listen on port {port}:\n{output}")
 
 
 @pytest.fixture
@@ -62,9 +104,11 @@ async def start_caddy(tmp_path: Path) -> AsyncIterator[StartCaddy]:
     processes: list[asyncio.subprocess.Process] = []
     log = tmp_path / "caddy.log"
 
-    async def start(upstreams: tuple[str, str], port: int) -> str:
+    async def start(
+        upstreams: tuple[str, str], port: int, *, health_interval: str | None = None
+    ) -> str:
         config = tmp_path / "Caddyfile"
-        config.write_text(caddyfile_for(upstreams))
+        config.write_text(caddyfile_for(upstreams, health_interval))
         base_url = f"http://127.0.0.1:{port}"
         with log.open("wb") as output:
             process = await asyncio.create_subprocess_exec(
@@ -80,7 +124,7 @@ async def start_caddy(tmp_path: Path) -> AsyncIterator[StartCaddy]:
                 stderr=output,
             )
         processes.append(process)
-        await _wait_until_serving(base_url, log)
+        await _wait_until_listening(port, log)
         return base_url
 
     yield start
@@ -123,7 +167,7 @@ class EchoUpstream:
 
     async def start(self) -> None:
         app = web.Application(client_max_size=0)
-        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get(HEALTH_URI, self.healthz)
         app.router.add_route("*", "/echo", self.echo)
         app.router.add_get("/ws", self.websocket)
         self.runner = web.AppRunner(app)
@@ -287,3 +331,118 @@ async def test_code_guess_limit_counts_clients_behind_caddy(
 
     assert wrong == ["code_rejected"] * 3 + ["rate_limited"]
     assert right["ok"] is True
+
+
+@dataclasses.dataclass
+class Reply:
+    """A response as received through Caddy."""
+
+    status: int
+    content_type: str
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.text)
+        return body
+
+
+async def _fetch(client: aiohttp.ClientSession, url: str, accept: str) -> Reply:
+    async with client.get(url, headers={"Accept": accept}) as response:
+        return Reply(
+            status=response.status,
+            content_type=response.content_type,
+            headers=dict(response.headers),
+            text=await response.text(),
+        )
+
+
+def _health_checks_logged(records: list[logging.LogRecord]) -> int:
+    request_line = f'"GET {HEALTH_URI} '
+    return sum(
+        1
+        for record in records
+        if record.name == "aiohttp.access" and request_line in record.getMessage()
+    )
+
+
+async def _wait_for_health_checks(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    """Wait until the app has logged `count` more health-check requests."""
+    target = _health_checks_logged(caplog.records) + count
+    for _ in range(int(HEALTH_CHECK_BOUND_S / _POLL_INTERVAL_S)):
+        if _health_checks_logged(caplog.records) >= target:
+            return
+        await asyncio.sleep(_POLL_INTERVAL_S)
+    raise AssertionError(f"{count} requests for {HEALTH_URI} did not arrive")
+
+
+async def test_app_error_passes_caddy_while_database_down(
+    start_server: StartServer,
+    start_caddy: StartCaddy,
+    own_postgres: OwnPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The app's access log shows when Caddy's health checks reach it. aiohttp
+    # decides per connection whether to log, so the level is set first.
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    caddy_port = free_port()
+    server = await start_server(
+        database_url=own_postgres.url, public_url=f"http://127.0.0.1:{caddy_port}"
+    )
+    # One address for both upstreams, so that each round of health checks
+    # sends two requests to this server.
+    upstream = f"127.0.0.1:{server.settings.port}"
+    base_url = await start_caddy((upstream, upstream), caddy_port, health_interval="1s")
+
+    async with aiohttp.ClientSession() as client:
+        await own_postgres.stop()
+        # Four checks after the stop include a whole round of both upstreams.
+        await _wait_for_health_checks(caplog, 4)
+        down = await _fetch(client, f"{base_url}/api/me", "application/json")
+        await own_postgres.start()
+        up = await _fetch(client, f"{base_url}/api/me", "application/json")
+
+    assert down.status == 503
+    assert down.content_type == "application/json"
+    assert down.json()["code"] == "service_unavailable"
+    # The app's message names the database, and Caddy's own error does not.
+    assert "database" in down.json()["message"]
+    assert down.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_S)
+    assert up.status == 200, up.text
+
+
+async def test_caddy_sends_json_error_without_apps(start_caddy: StartCaddy) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    base_url = await start_caddy((nowhere, nowhere), free_port())
+
+    async with aiohttp.ClientSession() as client:
+        reply = await _fetch(client, f"{base_url}/api/me", "application/json")
+
+    assert reply.status == 503
+    assert reply.content_type == "application/json"
+    body = reply.json()
+    assert body["ok"] is False
+    assert body["code"] == "service_unavailable"
+    assert "retry in a few seconds" in body["message"]
+    assert body["retry_after_s"] == DATABASE_RETRY_AFTER_S
+    assert reply.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_S)
+    assert reply.headers["Cache-Control"] == "no-store"
+
+
+async def test_caddy_sends_page_without_apps(start_caddy: StartCaddy) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    base_url = await start_caddy((nowhere, nowhere), free_port())
+    # What Chromium sends when it navigates to a page.
+    accept = (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,"
+        "image/avif,image/webp,*/*;q=0.8"
+    )
+
+    async with aiohttp.ClientSession() as client:
+        reply = await _fetch(client, f"{base_url}/", accept)
+
+    assert reply.status == 503
+    assert reply.content_type == "text/html"
+    assert "<h1>DropSpace is unavailable for a moment</h1>" in reply.text
+    assert reply.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_S)
+    assert reply.headers["Cache-Control"] == "no-store"

@@ -21,6 +21,7 @@ import dockerfile
 import pytest
 import yaml
 
+from server.health import LIVENESS_PATH
 from server.settings import Settings, env_name
 
 ROOT = Path(__file__).parent.parent
@@ -269,7 +270,8 @@ def test_caddyfile_proxies_to_both_apps() -> None:
 def test_caddyfile_checks_app_health() -> None:
     (proxy,) = reverse_proxies(adapt_caddyfile()[0])
     active = proxy["health_checks"]["active"]
-    assert active["uri"] == "/healthz"
+    # Liveness: a process whose database is down still returns its own 503.
+    assert active["uri"] == LIVENESS_PATH
     assert active["expect_status"] == 200
 
 
@@ -286,16 +288,23 @@ def test_caddyfile_serves_https() -> None:
     assert server["listen"] == [":443"]
 
 
+def site_hosts(config: dict[str, Any]) -> set[str]:
+    """Return the host names that the routes match.
+
+    The site's routes and its error routes (handle_errors) match the same
+    host, so each name appears more than once.
+    """
+    return {host for node in walk(config) for host in node.get("host", [])}
+
+
 def test_caddyfile_site_from_environment() -> None:
     config, _ = adapt_caddyfile(SITE_ADDRESS=OPERATOR_ENV["SITE_ADDRESS"])
-    hosts = [host for node in walk(config) for host in node.get("host", [])]
-    assert hosts == [OPERATOR_ENV["SITE_ADDRESS"]]
+    assert site_hosts(config) == {OPERATOR_ENV["SITE_ADDRESS"]}
 
 
 def test_caddyfile_default_site_is_localhost() -> None:
     config, _ = adapt_caddyfile()
-    hosts = [host for node in walk(config) for host in node.get("host", [])]
-    assert hosts == ["localhost"]
+    assert site_hosts(config) == {"localhost"}
 
 
 # Dockerfile

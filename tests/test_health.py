@@ -25,10 +25,12 @@ POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-async def _get_health(base_url: str) -> tuple[int, dict[str, object], bool]:
+async def _get_health(
+    base_url: str, path: str = "/healthz"
+) -> tuple[int, dict[str, object], bool]:
     async with (
         aiohttp.ClientSession() as client,
-        client.get(f"{base_url}/healthz") as response,
+        client.get(f"{base_url}{path}") as response,
     ):
         body = await response.json()
         return response.status, body, "Set-Cookie" in response.headers
@@ -65,6 +67,17 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.close()
 
 
+async def _drop_database(postgres_url: str) -> None:
+    # Dropping the database ends every connection to it and refuses new
+    # ones, as a stopped database server would.
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 async def test_healthz_ok_on_sqlite(server: RunningServer) -> None:
     status, body, sets_cookie = await _get_health(server.base_url)
     assert status == 200
@@ -79,20 +92,31 @@ async def test_healthz_503_when_database_gone(
     status, _, _ = await _get_health(server.base_url)
     assert status == 200
 
-    # Dropping the database ends every connection to it and refuses new
-    # ones, as a stopped database server would.
-    name = postgres_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _drop_database(postgres_url)
 
     status, body, _ = await _get_health(server.base_url)
     assert status == 503
     assert body["ok"] is False
     assert body["code"] == "service_unavailable"
     assert "DROPSPACE_DATABASE_URL" in str(body["message"])
+
+
+async def test_livez_ok_when_database_gone(
+    start_server: StartServer, postgres_url: str
+) -> None:
+    server = await start_server(database_url=postgres_url)
+    await _drop_database(postgres_url)
+
+    live_status, live_body, live_sets_cookie = await _get_health(
+        server.base_url, "/livez"
+    )
+    ready_status, ready_body, _ = await _get_health(server.base_url, "/healthz")
+
+    assert live_status == 200
+    assert live_body == {"ok": True}
+    assert not live_sets_cookie
+    assert ready_status == 503
+    assert ready_body["code"] == "service_unavailable"
 
 
 async def test_healthcheck_app_passes(server: RunningServer) -> None:
