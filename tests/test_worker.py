@@ -91,6 +91,32 @@ async def test_worker_expires_session_at_deadline(
     assert reply.status == 410
 
 
+async def test_worker_expires_sqlite_session_with_redis(
+    start_server: StartServer,
+    start_worker: StartWorker,
+    new_device: NewDevice,
+    redis_prefix: str,
+) -> None:
+    # Redis without PostgreSQL: the worker shares the server's SQLite file.
+    server = await start_server(
+        database_url="",
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        sweep_interval_s=3600.0,
+        min_lifetime_s=1,
+    )
+    start_worker(server.settings)
+    owner = await new_device(server, "owner")
+    member = await new_device(server, "member")
+    shared = await share_session(owner, member, LIFETIME_S)
+    await member.upload(shared.session_id, "done.bin", Stamped(MIB))
+
+    for device in (owner, member):
+        ended = await device.log.wait_for("session:ended", timeout_s=BOUND_S)
+        assert ended["reason"] == "expired"
+    await server.wait_until_no_files(BOUND_S)
+
+
 async def test_session_delete_removes_deadline_job(
     start_production: StartProduction, new_device: NewDevice
 ) -> None:
