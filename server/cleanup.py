@@ -5,12 +5,17 @@
 - Orphan files: bytes on disk that no record owns. A crash between two
   steps leaves them, or a record deleted by hand. They are removed after
   the grace period.
-- Missing files: records whose bytes are gone from disk; marked failed after
-  the grace period, so that downloads answer "gone" instead of an error.
+- Missing files: records whose bytes are gone from disk. The first sweep
+  that finds the bytes missing records the time, and a later sweep fails the
+  record once they have been missing for the grace period, so that downloads
+  return "gone" instead of an error. Bytes that come back in time clear the
+  mark, because a storage mount that is briefly away or a restore in
+  progress looks like a lost file.
 
 The grace period spares the short moments in which a record and its file
 legitimately disagree, such as between moving a finished upload into place
-and recording it complete.
+and recording it complete. A record fails only after at least two sweeps
+found its bytes missing, even with a grace period of 0.
 """
 
 import logging
@@ -40,21 +45,72 @@ async def remove_abandoned_uploads(context: SweepContext) -> int:
 
 
 async def remove_missing_records(context: SweepContext) -> int:
-    """Fail records of live sessions whose bytes are gone; return how many."""
-    cutoff = utc_now() - timedelta(seconds=context.settings.orphan_grace_s)
+    """Fail records of live sessions whose bytes stayed missing, and return how many.
+
+    Skips every record while the files folder is missing or empty. Live
+    records with no stored file at all mean a data dir that is not mounted
+    or not the one the records were written to. Failing them would delete
+    every file of every live session once the storage is back.
+    """
+    records = await files.list_visible_in_live_sessions(context.engine)
+    if not records:
+        return 0
+    if await context.storage.is_empty():
+        log.warning(
+            "missing-file sweep skipped folder=%s live_records=%d, because the "
+            "files folder is missing or empty. Check that its storage is mounted.",
+            context.storage.root,
+            len(records),
+        )
+        return 0
+
     count = 0
-    for stored in await files.list_settled_in_live_sessions(context.engine, cutoff):
-        if await _has_bytes(context, stored):
-            continue
-        if await _fail(context, stored, MISSING, (stored.state,)):
+    for stored in records:
+        if await _check_record(context, stored):
             count += 1
     return count
 
 
+async def _check_record(context: SweepContext, stored: StoredFile) -> bool:
+    """Mark, clear or fail one record by whether its bytes are stored."""
+    if await _has_bytes(context, stored):
+        if stored.missing_since is not None:
+            await files.clear_missing(context.engine, stored.id)
+            log.info(
+                "missing file found again session=%s file=%s",
+                stored.session_id,
+                stored.id,
+            )
+        return False
+    if stored.missing_since is None:
+        await files.mark_missing(context.engine, stored.id)
+        log.warning(
+            "file missing session=%s file=%s, its record fails after %g s "
+            "unless the file comes back",
+            stored.session_id,
+            stored.id,
+            context.settings.orphan_grace_s,
+        )
+        return False
+    # NOTE: sweeps sample the disk, so a file that comes back and goes again
+    # between two sweeps counts as missing the whole time.
+    missing_s = (utc_now() - stored.missing_since).total_seconds()
+    if missing_s < context.settings.orphan_grace_s:
+        return False
+    return await _fail(context, stored, MISSING, (stored.state,))
+
+
 async def _has_bytes(context: SweepContext, stored: StoredFile) -> bool:
     storage = context.storage
-    if stored.state == files.UPLOADING:
-        return await storage.part_size(stored.session_id, stored.id) is not None
+    is_part_stored = (
+        stored.state == files.UPLOADING
+        and await storage.part_size(stored.session_id, stored.id) is not None
+    )
+    if is_part_stored:
+        return True
+    # An upload's bytes may also sit under the final name. A finish cut off
+    # between the move into place and the record leaves them there, and a
+    # finish in a process without the upload's hash state moves them back.
     path = storage.final_path(stored.session_id, stored.id)
     return await storage.exists(path)
 

@@ -62,6 +62,7 @@ class StoredFile:
     committed_bytes: int
     state: str
     created_at: datetime
+    missing_since: datetime | None = None
 
     def public(self) -> dict[str, Any]:
         """Return the file as clients see it."""
@@ -242,18 +243,34 @@ async def list_stalled_uploads(
         return await _select_files(connection, condition)
 
 
-async def list_settled_in_live_sessions(
-    engine: AsyncEngine, cutoff: datetime
-) -> list[StoredFile]:
-    """Return visible files of live sessions left unchanged since cutoff."""
+async def list_visible_in_live_sessions(engine: AsyncEngine) -> list[StoredFile]:
+    """Return the uploading and complete files of every live session."""
     live = select(sessions.c.id).where(sessions.c.ended_at.is_(None))
-    condition = and_(
-        files.c.state.in_(VISIBLE_STATES),
-        files.c.updated_at < cutoff,
-        files.c.session_id.in_(live),
-    )
+    condition = and_(files.c.state.in_(VISIBLE_STATES), files.c.session_id.in_(live))
     async with engine.connect() as connection:
         return await _select_files(connection, condition)
+
+
+async def mark_missing(engine: AsyncEngine, file_id: str) -> None:
+    """Record that a sweep found a file's bytes missing, unless already recorded.
+
+    Leaves `updated_at` alone, because the abandoned-upload sweep reads it as
+    the time of the last progress.
+    """
+    query = (
+        update(files)
+        .where(files.c.id == file_id, files.c.missing_since.is_(None))
+        .values(missing_since=utc_now())
+    )
+    async with engine.begin() as connection:
+        await connection.execute(query)
+
+
+async def clear_missing(engine: AsyncEngine, file_id: str) -> None:
+    """Forget that a file's bytes were missing, once a sweep finds them again."""
+    query = update(files).where(files.c.id == file_id).values(missing_since=None)
+    async with engine.begin() as connection:
+        await connection.execute(query)
 
 
 async def states_of(
@@ -294,6 +311,7 @@ async def _select_files(
             committed_bytes=row.committed_bytes,
             state=row.state,
             created_at=row.created_at,
+            missing_since=row.missing_since,
         )
         for row in rows
     ]

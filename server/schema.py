@@ -131,6 +131,9 @@ files = Table(
     # Set while one server process writes a chunk; see server.claims.
     Column("write_claim", String(32)),
     Column("claimed_at", UtcDateTime),
+    # When a sweep first found the file's bytes missing. A later sweep that
+    # finds them again clears it (see server.cleanup).
+    Column("missing_since", UtcDateTime),
     Index("ix_files_session_id", "session_id"),
 )
 

@@ -108,8 +108,9 @@ class Settings:
     )
     orphan_grace_s: float = _setting(
         600.0,
-        "Seconds before a stored file with no record, or a record with no "
-        "file, is removed.",
+        "Seconds before a stored file with no record, or a record whose file "
+        "stays missing, is removed. A missing file counts from the sweep that "
+        "first finds it missing.",
     )
     progress_interval_s: float = _setting(
         0.25, "Minimum seconds between progress events per file."

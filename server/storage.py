@@ -105,8 +105,21 @@ class Storage:
         )
 
     async def exists(self, path: Path) -> bool:
-        """Tell whether a path exists, off the event loop."""
-        return bool(await aiofiles.os.path.exists(path))
+        """Tell whether a path exists, off the event loop.
+
+        Only "not found" counts as absent. Other errors, such as permission
+        denied or a stale network mount, raise OSError, so that a sweep does
+        not take a file it cannot read for a missing one.
+        """
+        try:
+            await aiofiles.os.stat(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def is_empty(self) -> bool:
+        """Tell whether the root folder is missing or contains no entry."""
+        return await asyncio.to_thread(_is_empty_dir, self.root)
 
     async def session_ids(self) -> list[str]:
         """Return the name of every session folder on disk."""
@@ -146,6 +159,14 @@ def _sha256_of_path(path: Path) -> str:
         while block := stream.read(_HASH_BLOCK_BYTES):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        with os.scandir(path) as found:
+            return next(found, None) is None
+    except FileNotFoundError:
+        return True
 
 
 def _list_dirs(root: Path) -> list[str]:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from server import jobs, keys
 from server.schema import files, sessions
 from server.sessions import mark_ended
 from tests.content import MIB, Stamped
-from tests.devices import NewDevice, SharedSession, for_file, share_session
+from tests.devices import (
+    Device,
+    NewDevice,
+    SharedSession,
+    for_file,
+    join_token_of,
+    share_session,
+)
 from tests.production import REDIS_URL
 from tests.servers import RunningServer, StartProduction, StartServer, StartWorker
 
@@ -276,6 +284,242 @@ async def test_sweep_drops_record_of_missing_file(
     assert (gone.status, gone.json().get("code")) == (404, "not_found")
     assert (await shared.owner.download(kept["id"])).status == 200
     assert not shared.owner.log.all("file:deleted", for_file(kept["id"]))
+
+
+# Long enough that no test outlasts it. The tests move stored times into the
+# past instead of waiting for a grace period to run out.
+LONG_GRACE_S = 3600.0
+LONG_AGO = timedelta(hours=2)
+
+
+async def test_missing_file_outlives_first_sweep(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    server, shared = await start_swept(orphan_grace_s=LONG_GRACE_S)
+    lost = await shared.member.upload(shared.session_id, "lost.bin", Stamped(MIB))
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    try:
+        # An old record, whose age must not count towards the grace period.
+        await _move_back(engine, lost["id"], "created_at", "updated_at")
+        (server.files_dir / shared.session_id / lost["id"]).unlink()
+        found = await _wait_for_file_row(
+            engine, lost["id"], _marked_or_settled, "a sweep finding the file missing"
+        )
+        assert found.state == "complete"
+        assert found.missing_since is not None
+
+        # The file has now been missing for the whole grace period.
+        await _move_back(engine, lost["id"], "missing_since")
+        deleted = await shared.owner.log.wait_for(
+            "file:deleted", for_file(lost["id"]), timeout_s=BOUND_S
+        )
+        assert deleted["reason"] == "missing"
+        assert await _reserved_bytes(engine, shared.session_id) == 0
+    finally:
+        await engine.dispose()
+
+    gone = await shared.owner.download(lost["id"])
+    assert (gone.status, gone.json().get("code")) == (404, "not_found")
+    await wait_until(
+        lambda: _usage_announced_after_delete(shared.owner, lost["id"]),
+        "a session:updated with the freed space",
+    )
+
+
+async def test_missing_file_back_within_grace(
+    start_swept: Callable[..., Awaitable[Started]],
+    tmp_path: Path,
+) -> None:
+    server, shared = await start_swept(orphan_grace_s=LONG_GRACE_S)
+    kept = await shared.member.upload(shared.session_id, "kept.bin", Stamped(MIB))
+    stored = server.files_dir / shared.session_id / kept["id"]
+    away = tmp_path / "away.bin"
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    try:
+        await _move_back(engine, kept["id"], "created_at", "updated_at")
+        stored.rename(away)
+        found = await _wait_for_file_row(
+            engine, kept["id"], _marked_or_settled, "a sweep finding the file missing"
+        )
+        assert found.state == "complete"
+
+        away.rename(stored)
+        back = await _wait_for_file_row(
+            engine, kept["id"], _unmarked, "a sweep finding the file again"
+        )
+    finally:
+        await engine.dispose()
+
+    assert back.state == "complete"
+    assert back.missing_since is None
+    status, digest = await shared.owner.download_sha256(kept["id"])
+    assert (status, digest) == (200, Stamped(MIB).sha256())
+    assert not shared.owner.log.all("file:deleted", for_file(kept["id"]))
+
+
+SKIPPED_SWEEP = "missing-file sweep skipped"
+
+
+@pytest.mark.parametrize("unmounted", ["absent", "empty"])
+async def test_unmounted_files_folder_keeps_records(
+    start_swept: Callable[..., Awaitable[Started]],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    unmounted: str,
+) -> None:
+    # With a grace period of 0 and no check of the folder, the second sweep
+    # would fail every record.
+    server, shared = await start_swept(orphan_grace_s=0.0)
+    owner = shared.owner
+    first = await shared.member.upload(shared.session_id, "a.bin", Stamped(MIB))
+    second_session = await owner.create_session("second", None)
+    await owner.join(join_token_of(second_session))
+    second = await owner.upload(second_session["id"], "b.bin", Stamped(MIB))
+    away = tmp_path / "files-away"
+
+    server.files_dir.rename(away)
+    if unmounted == "empty":
+        # What an unmounted mount point looks like.
+        server.files_dir.mkdir()
+
+    async def skipped_or_deleted() -> bool:
+        if owner.log.all("file:deleted"):
+            return True
+        return await _skips_logged(caplog, tmp_path, at_least=2)
+
+    await wait_until(skipped_or_deleted, "two skipped sweeps")
+    assert not owner.log.all("file:deleted")
+    if unmounted == "empty":
+        server.files_dir.rmdir()
+    away.rename(server.files_dir)
+
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    try:
+        for file_id in (first["id"], second["id"]):
+            row = await _file_row(engine, file_id)
+            assert row.state == "complete"
+            assert row.missing_since is None
+    finally:
+        await engine.dispose()
+    for file_id in (first["id"], second["id"]):
+        status, digest = await owner.download_sha256(file_id)
+        assert (status, digest) == (200, Stamped(MIB).sha256())
+
+
+async def test_cut_off_finish_is_not_missing(
+    start_swept: Callable[..., Awaitable[Started]],
+) -> None:
+    # A finish cut off between the move into place and the record leaves an
+    # uploading record whose bytes sit under the final name. A finish sent
+    # to another process moves them back, so the record must stay.
+    server, shared = await start_swept(orphan_grace_s=0.0)
+    member = shared.member
+    cut_off = await member.start_upload(
+        shared.session_id, "cut.bin", MIB, Stamped(MIB).sha256()
+    )
+    await member.send_range(cut_off["id"], Stamped(MIB))
+    session_dir = server.files_dir / shared.session_id
+    (session_dir / f"{cut_off['id']}.part").rename(session_dir / cut_off["id"])
+    # Its removal takes two sweeps, so the cut-off file was checked twice.
+    lost = await member.upload(shared.session_id, "lost.bin", Stamped(MIB))
+    (session_dir / lost["id"]).unlink()
+    await shared.owner.log.wait_for(
+        "file:deleted", for_file(lost["id"]), timeout_s=BOUND_S
+    )
+
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    try:
+        row = await _file_row(engine, cut_off["id"])
+    finally:
+        await engine.dispose()
+    assert row.state == "uploading"
+    assert row.missing_since is None
+    assert (session_dir / cut_off["id"]).stat().st_size == MIB
+
+
+async def _move_back(engine: AsyncEngine, file_id: str, *columns: str) -> None:
+    past = datetime.now(UTC) - LONG_AGO
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(files)
+            .where(files.c.id == file_id)
+            .values(dict.fromkeys(columns, past))
+        )
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """The columns of a file record that the missing-file sweep changes."""
+
+    state: str
+    missing_since: datetime | None
+
+
+async def _file_row(engine: AsyncEngine, file_id: str) -> FileRow:
+    query = select(files.c.state, files.c.missing_since).where(files.c.id == file_id)
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).one()
+    return FileRow(row.state, row.missing_since)
+
+
+async def _wait_for_file_row(
+    engine: AsyncEngine,
+    file_id: str,
+    check: Callable[[FileRow], bool],
+    what: str,
+) -> FileRow:
+    async def holds() -> bool:
+        return check(await _file_row(engine, file_id))
+
+    await wait_until(holds, what)
+    return await _file_row(engine, file_id)
+
+
+def _marked_or_settled(row: FileRow) -> bool:
+    return row.missing_since is not None or row.state != "complete"
+
+
+def _unmarked(row: FileRow) -> bool:
+    return row.missing_since is None
+
+
+async def _reserved_bytes(engine: AsyncEngine, session_id: str) -> int:
+    query = select(sessions.c.reserved_bytes).where(sessions.c.id == session_id)
+    async with engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
+
+
+async def _usage_announced_after_delete(owner: Device, file_id: str) -> bool:
+    names = [
+        (name, payload)
+        for name, payload in owner.log.events
+        if name in ("file:deleted", "session:updated")
+    ]
+    deleted_at = next(
+        index
+        for index, (name, payload) in enumerate(names)
+        if name == "file:deleted" and payload.get("file_id") == file_id
+    )
+    return any(
+        name == "session:updated" and payload["used_bytes"] == 0
+        for name, payload in names[deleted_at + 1 :]
+    )
+
+
+async def _skips_logged(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, at_least: int
+) -> bool:
+    # The embedded server logs in this process, the worker to its log file.
+    found = sum(SKIPPED_SWEEP in message for message in caplog.messages)
+    found += await asyncio.to_thread(_count_in_worker_logs, tmp_path, SKIPPED_SWEEP)
+    return found >= at_least
+
+
+def _count_in_worker_logs(folder: Path, text: str) -> int:
+    return sum(
+        worker_log.read_text(errors="replace").count(text)
+        for worker_log in folder.glob("worker-*.log")
+    )
 
 
 async def test_sweep_finishes_interrupted_end(
