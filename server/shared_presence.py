@@ -11,7 +11,9 @@ whole truth.
 Each process also keeps a heartbeat key, `{prefix}:presence-process:{id}`,
 that expires `heartbeat_ttl_s` after its last refresh. Readers ignore the
 fields of a process whose heartbeat is gone, because that process died
-without closing its sockets, and `drop_lost` deletes such fields.
+without closing its sockets, and `drop_lost` deletes such fields. It finds
+them through two registries: the set of processes that wrote fields, and
+per process the set of sessions it wrote fields in.
 """
 
 import logging
@@ -27,8 +29,6 @@ log = logging.getLogger(__name__)
 # Refreshed by every join; long enough for any session's lifetime.
 HASH_TTL_S = 7 * 24 * 3600
 DEFAULT_HEARTBEAT_TTL_S = 15.0
-# SCAN batch size when looking for presence hashes.
-SCAN_COUNT = 500
 
 
 class SharedPresence:
@@ -53,6 +53,15 @@ class SharedPresence:
 
     def _heartbeat(self, process_id: str) -> str:
         return f"{self._prefix}:presence-process:{process_id}"
+
+    @property
+    def _processes(self) -> str:
+        """Name the set of every process that wrote presence fields."""
+        return f"{self._prefix}:presence-processes"
+
+    def _sessions_of(self, process_id: str) -> str:
+        """Name the set of sessions in which a process wrote fields."""
+        return f"{self._prefix}:presence-sessions:{process_id}"
 
     def _field(self, sid: str) -> str:
         return f"{self.process_id}:{sid}"
@@ -153,15 +162,29 @@ class SharedPresence:
         dropped: dict[str, set[str]] = {}
         if self._redis is None:
             return dropped
-        # NOTE: SCAN walks every key of the Redis database on each sweep,
-        # which is cheap for DropSpace's own keys but grows on a shared Redis.
-        pattern = _glob_escape(self._hash("")) + "*"
-        async for key in self._redis.scan_iter(match=pattern, count=SCAN_COUNT):
-            session_id = key.decode().removeprefix(self._hash(""))
-            devices = await self._drop_lost_fields(session_id)
-            if devices:
-                dropped[session_id] = devices
+        for process_id in await self._dead_processes():
+            key = self._sessions_of(process_id)
+            session_ids = await self._redis.smembers(key)  # type: ignore[misc]
+            for raw in session_ids:
+                session_id = raw.decode()
+                devices = await self._drop_lost_fields(session_id)
+                if devices:
+                    dropped.setdefault(session_id, set()).update(devices)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(key)
+                pipe.srem(self._processes, process_id)
+                await pipe.execute()
         return dropped
+
+    async def _dead_processes(self) -> list[str]:
+        """Return the processes in the registry whose heartbeat expired."""
+        assert self._redis is not None
+        members = await self._redis.smembers(self._processes)  # type: ignore[misc]
+        others = sorted({raw.decode() for raw in members} - {self.process_id})
+        if not others:
+            return []
+        beats = await self._redis.mget([self._heartbeat(p) for p in others])
+        return [p for p, beat in zip(others, beats, strict=True) if not beat]
 
     async def restore(self) -> None:
         """Write every local socket back, as after a Redis restart."""
@@ -208,6 +231,13 @@ class SharedPresence:
                 for session_id, device_id, sid in entries:
                     pipe.hset(self._hash(session_id), self._field(sid), device_id)
                     pipe.expire(self._hash(session_id), HASH_TTL_S)
+                # The registry tells a sweep where a dead process's fields
+                # are, without walking every key of the Redis database.
+                sessions_of = self._sessions_of(self.process_id)
+                pipe.sadd(sessions_of, *{entry[0] for entry in entries})
+                pipe.expire(sessions_of, HASH_TTL_S)
+                pipe.sadd(self._processes, self.process_id)
+                pipe.expire(self._processes, HASH_TTL_S)
                 await pipe.execute()
         except RedisError:
             log.warning("presence not shared, Redis unavailable")
@@ -226,8 +256,3 @@ def _owner(field: bytes) -> str:
     """Return the process id in a field's name; empty for an older bare sid."""
     owner, separator, _ = field.decode().partition(":")
     return owner if separator else ""
-
-
-def _glob_escape(text: str) -> str:
-    """Escape the characters that Redis's MATCH pattern treats as special."""
-    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
