@@ -22,6 +22,7 @@ from server import (
     pairing_pages,
     realtime,
     self_service,
+    subscriptions,
 )
 from server.counters import MemoryWindowCounter, RedisWindowCounter, WindowCounter
 from server.datalock import lock_data_dir, unlock_data_dir
@@ -217,14 +218,15 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[keys.PRESENCE] = SharedPresence(
         redis, prefix, settings.presence_heartbeat_ttl_s
     )
-    app[keys.BUS] = bus.Bus(redis, bus.channel_name(prefix))
+    app[keys.SUBSCRIPTIONS] = subscriptions.Watch()
+    app[keys.BUS] = bus.Bus(redis, bus.channel_name(prefix), app[keys.SUBSCRIPTIONS])
     yield
     if redis is not None:
         await redis.aclose()
 
 
 async def _socket_server(app: web.Application) -> AsyncIterator[None]:
-    sio = realtime.create_socket_server(app[keys.SETTINGS])
+    sio = realtime.create_socket_server(app[keys.SETTINGS], app[keys.SUBSCRIPTIONS])
     app[keys.SIO] = sio
     app[keys.SOCKET_TASKS] = set()
     realtime.register_handlers(app, pairing_events.HANDLERS)

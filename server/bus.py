@@ -8,9 +8,9 @@ memory of an ended session. The process that tells acts at once on its
 own sockets; the others act when the message arrives. Without Redis there
 is one process, and telling is acting.
 
-Messages are JSON. Redis pub/sub keeps nothing, so after the subscription
-comes back the `reconnected` callbacks run, which make clients re-sync
-whatever they missed.
+Messages are JSON. Redis pub/sub keeps nothing, so once this subscription
+and Socket.IO's are back, server.subscriptions has clients re-sync whatever
+they missed.
 """
 
 import asyncio
@@ -24,6 +24,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server import subscriptions
+
 log = logging.getLogger(__name__)
 
 EXPEL = "expel"
@@ -31,7 +33,6 @@ DISCONNECT = "disconnect"
 SESSION_ENDED = "session_ended"
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-MAX_RETRY_S = 2.0
 
 
 def channel_name(prefix: str) -> str:
@@ -52,19 +53,21 @@ async def publish(redis: Redis, channel: str, kind: str, **fields: Any) -> None:
 class Bus:
     """Tells every process, this one included, to carry out an instruction."""
 
-    def __init__(self, redis: Redis | None = None, channel: str = "") -> None:
+    def __init__(
+        self,
+        redis: Redis | None = None,
+        channel: str = "",
+        watch: subscriptions.Watch | None = None,
+    ) -> None:
         self._redis = redis
         self._channel = channel
+        self._watch = watch
         self._origin = secrets.token_hex(8)
         self._handlers: dict[str, Handler] = {}
-        self._reconnected: list[Callable[[], Awaitable[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
-
-    def on_reconnected(self, callback: Callable[[], Awaitable[None]]) -> None:
-        self._reconnected.append(callback)
 
     async def tell(self, kind: str, **fields: Any) -> None:
         """Act on this process now and ask every other process to act too."""
@@ -86,30 +89,10 @@ class Bus:
 
     async def _listen(self) -> None:
         assert self._redis is not None
-        retry_s = 0.1
-        subscribed_before = False
-        while True:
-            try:
-                async with self._redis.pubsub(ignore_subscribe_messages=True) as sub:
-                    await sub.subscribe(self._channel)
-                    retry_s = 0.1
-                    if subscribed_before:
-                        log.info("bus reconnected channel=%s", self._channel)
-                        await self._run_reconnected()
-                    subscribed_before = True
-                    async for message in sub.listen():
-                        await self._dispatch(message)
-            except (RedisError, OSError):
-                log.warning("bus lost, retrying in %.1f s", retry_s)
-            await asyncio.sleep(retry_s)
-            retry_s = min(MAX_RETRY_S, retry_s * 2)
-
-    async def _run_reconnected(self) -> None:
-        for callback in self._reconnected:
-            try:
-                await callback()
-            except Exception:
-                log.exception("bus reconnection step failed")
+        received = subscriptions.messages(self._redis, self._channel, self._watch)
+        async with contextlib.aclosing(received):
+            async for message in received:
+                await self._dispatch(message)
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         try:

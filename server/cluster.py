@@ -34,7 +34,7 @@ def install(app: web.Application, channel: bus.Bus) -> None:
     channel.on(bus.EXPEL, expel)
     channel.on(bus.DISCONNECT, disconnect)
     channel.on(bus.SESSION_ENDED, session_ended)
-    channel.on_reconnected(reconnected)
+    app[keys.SUBSCRIPTIONS].on_resubscribed(reconnected)
 
 
 def local_sockets(app: web.Application, device_id: str) -> list[str]:
@@ -83,8 +83,9 @@ async def _session_ended(app: web.Application, session_id: str) -> None:
 async def _resync(app: web.Application) -> None:
     """Share this process's presence again and tell its clients to re-sync.
 
-    Messages published while the subscription was down are lost, so each
-    connected client re-fetches its session's files, progress and members.
+    Messages published while a subscription was down are lost, so each
+    connected client re-fetches its state: a session page its files,
+    progress and members, a lobby whether its device was pulled in.
     """
     await app[keys.PRESENCE].restore()
     sio = app[keys.SIO]

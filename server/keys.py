@@ -16,6 +16,7 @@ from server.ratelimit import RateLimiter
 from server.settings import Settings
 from server.shared_presence import SharedPresence
 from server.storage import Storage
+from server.subscriptions import Watch
 from server.throttle import SignInThrottle
 from server.transfers import Transfers
 from server.uploads import Uploads
@@ -29,6 +30,8 @@ SOCKET_TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("socket_tasks")
 STORAGE = web.AppKey("storage", Storage)
 # Instructions to every web process; see server.bus.
 BUS = web.AppKey("bus", Bus)
+# Runs the client resync once the bus and Socket.IO listeners are back.
+SUBSCRIPTIONS = web.AppKey("subscriptions", Watch)
 UPLOADS = web.AppKey("uploads", Uploads)
 EXPIRY = web.AppKey("expiry", Expiry)
 # In-process timers in embedded mode, arq jobs with Redis configured.

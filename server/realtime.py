@@ -25,6 +25,7 @@ from server import (
     members,
     roster,
     sessions,
+    subscriptions,
 )
 from server.accounts import get_account
 from server.chunks import BytesChunk
@@ -46,6 +47,7 @@ from server.origins import allowed_origins, check_origin
 from server.proxies import client_limit_key
 from server.settings import Settings
 from server.socket_audit import identity_fields
+from server.socket_manager import RedisManager
 from server.tokens import epoch_ms, hash_secret, utc_now
 
 log = logging.getLogger(__name__)
@@ -57,13 +59,15 @@ Handler = Callable[
 ]
 
 
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+def create_socket_server(
+    settings: Settings, watch: subscriptions.Watch | None = None
+) -> socketio.AsyncServer:
     """Create the Socket.IO server; it connects to nothing until used."""
     manager = None
     if settings.redis_url:
         # Messages between processes are JSON, python-socketio's default.
-        manager = socketio.AsyncRedisManager(
-            settings.redis_url, channel=jobs.socketio_channel(settings)
+        manager = RedisManager(
+            settings.redis_url, jobs.socketio_channel(settings), watch
         )
     return socketio.AsyncServer(
         async_mode="aiohttp",

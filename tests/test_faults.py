@@ -24,6 +24,10 @@ OUTAGE_S = 8.0
 EVENT_WAIT_S = 1.0
 # The servers retry Redis at most every 2 s.
 RESYNC_WAIT_S = 20.0
+# Long enough that python-socketio 5.18.1's own listener, which waits 1 s,
+# 2 s, then 4 s between tries, would come back seconds after the bus, which
+# retries every 2 s. Events sent in between would reach no client.
+LISTENER_OUTAGE_S = 4.0
 
 
 class OwnRedis:
@@ -170,16 +174,63 @@ async def test_redis_restart_sends_resync(
     shared = await share_session(owner, member)
 
     await own_redis.stop()
+    # Every publish of these uploads' events fails, and the uploads still end.
     missed = await owner.upload(shared.session_id, "missed.txt", Stamped(100))
+    by_socket = await owner.upload(
+        shared.session_id, "socket.txt", Stamped(100), transport="socket"
+    )
     await own_redis.start()
 
     for device in (owner, member):
         await device.log.wait_for("session:resync", timeout_s=RESYNC_WAIT_S)
     rejoined = await member.join(shared.join_token)
-    assert [item["id"] for item in rejoined["files"]] == [missed["id"]]
-    assert rejoined["files"][0]["state"] == "complete"
+    ids = {item["id"] for item in rejoined["files"]}
+    assert ids == {missed["id"], by_socket["id"]}
+    assert {item["state"] for item in rejoined["files"]} == {"complete"}
     online = {item["device_id"]: item["online"] for item in rejoined["members"]}
     assert list(online.values()) == [True, True]
+
+
+# python-socketio logs each failed publish and receive while Redis is down.
+@pytest.mark.server_errors("socketio.server")
+async def test_event_after_restart_reaches_client(
+    start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
+) -> None:
+    first = await start_production(redis_url=own_redis.url)
+    port = free_port()
+    second = await start_production(
+        redis_url=own_redis.url,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=first.data_dir,
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(second, "member")
+    shared = await share_session(owner, member)
+
+    await own_redis.stop()
+    await asyncio.sleep(LISTENER_OUTAGE_S)
+    await own_redis.start()
+    await owner.log.wait_for("session:resync", timeout_s=RESYNC_WAIT_S)
+    resyncs = len(owner.log.all("session:resync"))
+    sent = await member.upload(shared.session_id, "after.txt", Stamped(100))
+
+    # The first server may have lost the event, but then a resync must follow.
+    await heard_or_resynced(owner, sent["id"], resyncs)
+
+
+async def heard_or_resynced(device: Device, file_id: str, resyncs: int) -> None:
+    """Wait until the device hears the file is ready, or receives session:resync."""
+    for _ in range(int(RESYNC_WAIT_S / 0.1)):
+        if device.log.all("file:ready", for_file(file_id)):
+            return
+        if len(device.log.all("session:resync")) > resyncs:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(
+        f"neither file:ready for {file_id} nor a later session:resync within "
+        f"{RESYNC_WAIT_S} s; received {device.log.names()}"
+    )
 
 
 # python-socketio logs each failed publish and receive while Redis is down.

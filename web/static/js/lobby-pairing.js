@@ -32,12 +32,15 @@ export class PairingPanel {
   start() {
     this.stops.push(this.connection.on(events.PAIRING_OFFERED, (offer) => this.show(offer)));
     this.stops.push(this.connection.on(events.PAIRING_PULLED, (notice) => this.onPulled(notice)));
-    this.stops.push(
-      this.connection.onReconnect(() => {
-        this.missedPullCheck = this.since !== null;
-        this.refresh();
-      }),
-    );
+    // A pull announced while this socket or the server's Redis was down
+    // never arrived, so the lobby requests it with `since`.
+    this.stops.push(this.connection.onReconnect(() => this.catchUp()));
+    this.stops.push(this.connection.on(events.SESSION_RESYNC, () => this.catchUp()));
+    this.refresh();
+  }
+
+  catchUp() {
+    this.missedPullCheck = this.since !== null;
     this.refresh();
   }
 
