@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError
 
 from server import cluster, events, keys, roster
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # A socket's identity at connect time: device id, token hash and account id.
 Identity = tuple[str, str, str | None]
 Pair = tuple[str, str]
+
+BATCH_SIZE = 1000
 
 
 def identity_fields(
@@ -96,11 +98,8 @@ class SocketAudit:
         device_ids = {device_id for device_id, _, _ in identities.values()}
         if not device_ids:
             return {}
-        query = select(devices.c.id, devices.c.token_hash, devices.c.account_id).where(
-            devices.c.id.in_(device_ids)
-        )
-        async with self._app[keys.ENGINE].connect() as connection:
-            rows = (await connection.execute(query)).all()
+        columns = (devices.c.id, devices.c.token_hash, devices.c.account_id)
+        rows = await self._rows_in(select(*columns), devices.c.id, device_ids)
         current = {row.id: (row.id, row.token_hash, row.account_id) for row in rows}
         return {
             sid: identity[0]
@@ -121,19 +120,14 @@ class SocketAudit:
         if not pairs:
             return {}
         session_ids = {session_id for session_id, _ in pairs}
-        query = (
-            select(
-                sessions.c.id,
-                sessions.c.ended_at,
-                sessions.c.end_reason,
-                memberships.c.device_id,
-                memberships.c.removed_at,
-            )
-            .select_from(sessions.outerjoin(memberships))
-            .where(sessions.c.id.in_(session_ids))
-        )
-        async with self._app[keys.ENGINE].connect() as connection:
-            rows = (await connection.execute(query)).all()
+        query = select(
+            sessions.c.id,
+            sessions.c.ended_at,
+            sessions.c.end_reason,
+            memberships.c.device_id,
+            memberships.c.removed_at,
+        ).select_from(sessions.outerjoin(memberships))
+        rows = await self._rows_in(query, sessions.c.id, session_ids)
         # A session without a row was deleted with its owner's account.
         reasons = {row.id: row.end_reason or EXPIRED for row in rows if row.ended_at}
         reasons |= dict.fromkeys(session_ids - {row.id for row in rows}, DELETED)
@@ -149,6 +143,24 @@ class SocketAudit:
             elif (session_id, device_id) not in members:
                 lost[(session_id, device_id)] = None
         return lost
+
+    async def _rows_in(
+        self, query: Select[Any], column: Any, ids: set[str]
+    ) -> list[Any]:
+        """Run `query` for the rows whose `column` is one of `ids`, in batches.
+
+        Batches keep each statement under the databases' limits on bound
+        parameters (32,766 in SQLite 3.32 and later) however many sockets
+        this process holds.
+        """
+        ordered = sorted(ids)
+        rows: list[Any] = []
+        async with self._app[keys.ENGINE].connect() as connection:
+            for start in range(0, len(ordered), BATCH_SIZE):
+                batch = ordered[start : start + BATCH_SIZE]
+                result = await connection.execute(query.where(column.in_(batch)))
+                rows.extend(result.all())
+        return rows
 
     async def _close(self, sid: str, device_id: str) -> None:
         sio = self._app[keys.SIO]

@@ -7,7 +7,10 @@ finds the change in its records at its next socket audit.
 import asyncio
 import os
 
-from tests.accounts import sign_up
+import pytest
+
+from server import socket_audit
+from tests.accounts import sign_in, sign_up
 from tests.devices import NewDevice, join_token_of
 from tests.servers import RunningServer, StartProduction, StartServer
 from tests.test_cli import DROPSPACE
@@ -116,3 +119,24 @@ async def test_embedded_delete_user_ends_member_pages(
     ended = await member.log.wait_for("session:ended", timeout_s=AUDIT_WAIT_S)
     assert ended == {"session_id": session["id"], "reason": "deleted"}
     await owner.log.wait_for("account:signed_out", timeout_s=AUDIT_WAIT_S)
+
+
+async def test_embedded_audit_checks_in_batches(
+    start_server: StartServer, new_device: NewDevice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One device per statement, so the audit must combine several batches.
+    monkeypatch.setattr(socket_audit, "BATCH_SIZE", 1)
+    server = await start_server(socket_audit_interval_s=AUDIT_INTERVAL_S)
+    laptop = await new_device(server, "laptop")
+    phone = await new_device(server, "phone")
+    bystander = await new_device(server, "bystander")
+    await sign_up(laptop, "nadia")
+    assert (await sign_in(phone, "nadia")).status == 200
+    await phone.connect()
+
+    await run_command(server, "user", "reset-password", "nadia")
+
+    for device in (laptop, phone):
+        await asyncio.wait_for(device.disconnected.wait(), timeout=AUDIT_WAIT_S)
+    assert bystander.sio is not None
+    assert bystander.sio.connected
