@@ -1,6 +1,5 @@
 """Fixtures: a real DropSpace server on a loopback port, and devices that use it."""
 
-import dataclasses
 import logging
 import os
 import secrets
@@ -24,14 +23,16 @@ from tests.devices import Device, NewDevice, SharedSession, share_session
 from tests.loop_guard import GUARD
 from tests.own_postgres import OwnPostgres
 from tests.production import REDIS_URL, WorkerProcess, delete_keys
-from tests.server_log import ErrorRecords
+from tests.serve_process import ServeProcess, StartServeProcess
+from tests.server_log import ErrorRecords, allowed_loggers
 from tests.servers import (
+    LoopbackServer,
     RunningServer,
     StartProduction,
     StartServer,
     StartShared,
     StartWorker,
-    free_port,
+    loopback_settings,
 )
 
 
@@ -116,20 +117,11 @@ async def start_server(
     servers: list[RunningServer] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        port = free_port()
-        settings = Settings(
-            host="127.0.0.1",
-            port=port,
-            data_dir=tmp_path / ("data" if not servers else f"data-{len(servers)}"),
-            public_url=f"http://127.0.0.1:{port}",
-            sweep_interval_s=0.5,
-            log_level="DEBUG",
-        )
+        default_dir = tmp_path / ("data" if not servers else f"data-{len(servers)}")
+        data_dir = overrides.pop("data_dir", default_dir)
         if database_backend == POSTGRESQL and "database_url" not in overrides:
-            settings = dataclasses.replace(
-                settings, database_url=await databases.create()
-            )
-        running = RunningServer(dataclasses.replace(settings, **overrides))
+            overrides["database_url"] = await databases.create()
+        running = RunningServer(loopback_settings(data_dir, **overrides))
         await running.start()
         servers.append(running)
         return running
@@ -150,13 +142,14 @@ async def server(start_server: StartServer) -> RunningServer:
 async def new_device(start_server: StartServer) -> AsyncIterator[NewDevice]:
     """Yield a function that makes a device with a cookie and a live socket.
 
-    Devices close before any server stops, because this fixture depends on
-    `start_server`.
+    Devices close before any server in this process stops, because this
+    fixture depends on `start_server`. `start_serve_process` stops its
+    processes before they close.
     """
     devices: list[Device] = []
 
     async def make(
-        target: RunningServer, label: str = "device", *, connect: bool = True
+        target: LoopbackServer, label: str = "device", *, connect: bool = True
     ) -> Device:
         device = Device(target.base_url, label)
         devices.append(device)
@@ -206,29 +199,77 @@ async def redis_prefix() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def start_production(
-    start_server: StartServer,
-    databases: ThrowawayDatabases,
-    redis_prefix: str,
-) -> AsyncIterator[StartProduction]:
-    """Yield a function that starts a server on PostgreSQL and Redis.
+async def production_settings(
+    databases: ThrowawayDatabases, redis_prefix: str
+) -> dict[str, Any]:
+    """Settings overrides for servers on this test's PostgreSQL database and Redis.
 
     Whatever the pass, these servers use PostgreSQL; they enqueue deadline
     jobs instead of arming timers, so `start_worker` runs the worker.
     """
-    database_url = await databases.create()
+    return {
+        "database_url": await databases.create(),
+        "redis_url": REDIS_URL,
+        "redis_prefix": redis_prefix,
+        "sweep_interval_s": 1.0,
+        "min_lifetime_s": 1,
+    }
+
+
+@pytest.fixture
+async def start_production(
+    start_server: StartServer, production_settings: dict[str, Any]
+) -> StartProduction:
+    """Return a function that starts an in-process server on PostgreSQL and Redis."""
 
     async def start(**overrides: Any) -> RunningServer:
-        base = {
-            "database_url": database_url,
-            "redis_url": REDIS_URL,
-            "redis_prefix": redis_prefix,
-            "sweep_interval_s": 1.0,
-            "min_lifetime_s": 1,
-        }
-        return await start_server(**(base | overrides))
+        return await start_server(**(production_settings | overrides))
+
+    return start
+
+
+@pytest.fixture
+async def start_serve_process(
+    tmp_path: Path,
+    production_settings: dict[str, Any],
+    new_device: NewDevice,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[StartServeProcess]:
+    """Yield a function that starts `dropspace serve` on PostgreSQL and Redis.
+
+    Keyword arguments override Settings fields. The processes of one test
+    share its database, Redis prefix and data dir; each gets its own port.
+    At teardown each is stopped by its PID, and the test fails if a log
+    contains an error that the `server_errors` mark does not allow.
+
+    The processes stop while the devices of `new_device` are still
+    connected, as at a `docker stop`: shutdown then disconnects each socket
+    and waits for its disconnect handler. A device that closed just before
+    would leave its handler running, and SIGTERM would cancel it midway.
+    """
+    data_dir = tmp_path / "cluster-data"
+    allowed = allowed_loggers(request.node)
+    processes: list[ServeProcess] = []
+
+    async def start(**overrides: Any) -> ServeProcess:
+        chosen = production_settings | {"data_dir": data_dir} | overrides
+        settings = loopback_settings(**chosen)
+        log_path = tmp_path / f"serve-{len(processes)}.log"
+        process = ServeProcess(settings, log_path, allowed)
+        processes.append(process)
+        await process.start()
+        return process
 
     yield start
+    failures = []
+    for process in reversed(processes):
+        try:
+            await process.stop()
+        except AssertionError as failure:
+            failures.append(str(failure))
+    shutil.rmtree(data_dir / "files", ignore_errors=True)
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
 
 
 @pytest.fixture

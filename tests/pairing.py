@@ -5,11 +5,11 @@ from typing import Any
 from yarl import URL
 
 from tests.devices import COOKIE_NAME, Device, NewDevice, expect_ok
-from tests.servers import RunningServer
+from tests.servers import LoopbackServer
 
 
 async def second_tab(
-    new_device: NewDevice, server: RunningServer, device: Device
+    new_device: NewDevice, server: LoopbackServer, device: Device
 ) -> Device:
     """Open another connection that carries `device`'s cookie, as a second tab."""
     tab = await new_device(server, f"{device.label} tab", connect=False)

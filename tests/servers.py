@@ -1,11 +1,12 @@
 """A DropSpace app served on a loopback port, which a test can stop and restart."""
 
 import asyncio
+import dataclasses
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -32,12 +33,29 @@ def free_port() -> int:
         return port
 
 
-class RunningServer:
-    """A DropSpace app served on 127.0.0.1, which a test can stop and restart."""
+def loopback_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Return the settings of a test server on a free port of 127.0.0.1."""
+    port = free_port()
+    settings = Settings(
+        host="127.0.0.1",
+        port=port,
+        data_dir=data_dir,
+        public_url=f"http://127.0.0.1:{port}",
+        sweep_interval_s=0.5,
+        log_level="DEBUG",
+    )
+    return dataclasses.replace(settings, **overrides)
+
+
+class LoopbackServer:
+    """A DropSpace server on 127.0.0.1: its settings, URL and stored files.
+
+    The in-process RunningServer and the `dropspace serve` child process in
+    tests.serve_process share this, so a test can use either.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.runner: web.AppRunner | None = None
 
     @property
     def base_url(self) -> str:
@@ -50,6 +68,42 @@ class RunningServer:
     @property
     def files_dir(self) -> Path:
         return self.settings.files_dir
+
+    def stored_files(self) -> list[Path]:
+        """Return every regular file under the files folder.
+
+        The server may remove a session's folder during the walk. os.walk
+        skips a folder that vanished, but Path.rglob raises FileNotFoundError
+        (Python 3.11).
+        """
+        found = [
+            Path(folder, name)
+            for folder, _, names in os.walk(self.files_dir)
+            for name in names
+        ]
+        return sorted(path for path in found if path.is_file())
+
+    def stored_bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.stored_files())
+
+    async def wait_until_no_files(self, bound_s: float) -> None:
+        """Wait until the files folder contains no file; fail after `bound_s`."""
+        polls = int(bound_s / _POLL_INTERVAL_S) + 1
+        for _ in range(polls):
+            if not self.stored_files():
+                return
+            await asyncio.sleep(_POLL_INTERVAL_S)
+        raise AssertionError(
+            f"files still stored after {bound_s} s: {self.stored_files()}"
+        )
+
+
+class RunningServer(LoopbackServer):
+    """A DropSpace app served on 127.0.0.1, which a test can stop and restart."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.runner: web.AppRunner | None = None
 
     @property
     def app(self) -> web.Application:
@@ -81,34 +135,6 @@ class RunningServer:
         """Stop the app and serve a new one built from the same settings."""
         await self.stop()
         await self.start()
-
-    def stored_files(self) -> list[Path]:
-        """Return every regular file under the files folder.
-
-        The server may remove a session's folder during the walk. os.walk
-        skips a folder that vanished, but Path.rglob raises FileNotFoundError
-        (Python 3.11).
-        """
-        found = [
-            Path(folder, name)
-            for folder, _, names in os.walk(self.files_dir)
-            for name in names
-        ]
-        return sorted(path for path in found if path.is_file())
-
-    def stored_bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.stored_files())
-
-    async def wait_until_no_files(self, bound_s: float) -> None:
-        """Wait until the files folder contains no file; fail after `bound_s`."""
-        polls = int(bound_s / _POLL_INTERVAL_S) + 1
-        for _ in range(polls):
-            if not self.stored_files():
-                return
-            await asyncio.sleep(_POLL_INTERVAL_S)
-        raise AssertionError(
-            f"files still stored after {bound_s} s: {self.stored_files()}"
-        )
 
 
 # The `start_server` fixture: call it with Settings field overrides.

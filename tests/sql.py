@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.servers import RunningServer
+from tests.servers import LoopbackServer
 
 # Seconds SQLite waits for the server's write lock before it raises
 # "database is locked".
@@ -21,7 +21,7 @@ SQLITE_BUSY_TIMEOUT_S = 10
 
 
 @asynccontextmanager
-async def _connect(server: RunningServer) -> AsyncIterator[AsyncConnection]:
+async def _connect(server: LoopbackServer) -> AsyncIterator[AsyncConnection]:
     url = server.settings.sqlalchemy_url
     connect_args = (
         {"timeout": SQLITE_BUSY_TIMEOUT_S} if url.startswith("sqlite") else {}
@@ -37,7 +37,7 @@ async def _connect(server: RunningServer) -> AsyncIterator[AsyncConnection]:
 
 
 async def query(
-    server: RunningServer, sql: str, **params: Any
+    server: LoopbackServer, sql: str, **params: Any
 ) -> list[tuple[Any, ...]]:
     """Run one SQL query on the server's database and return its rows.
 
@@ -48,14 +48,14 @@ async def query(
         return [tuple(row) for row in result]
 
 
-async def write(server: RunningServer, sql: str, **params: Any) -> None:
+async def write(server: LoopbackServer, sql: str, **params: Any) -> None:
     """Run one SQL statement that changes the server's database, and commit it."""
     async with _connect(server) as connection:
         await connection.execute(text(sql), params)
         await connection.commit()
 
 
-async def all_values(server: RunningServer) -> str:
+async def all_values(server: LoopbackServer) -> str:
     """Return every value of every table of the server's database, as one string."""
     values = []
     async with _connect(server) as connection:

@@ -1,7 +1,10 @@
 """State that must hold across server processes, not in each one alone.
 
 As in test_cluster, each test starts two servers on one PostgreSQL, Redis
-and data dir, with device A on the first and device B on the second.
+and data dir, with device A on the first and device B on the second. Most
+run two `dropspace serve` processes. The tests that read a server's memory
+(its Socket.IO rooms, its uploads in progress) run both servers inside the
+test process instead, because only there can a test reach `server.app`.
 """
 
 import asyncio
@@ -16,6 +19,7 @@ from tests.accounts import PASSWORD, sign_in, sign_up
 from tests.content import MIB, Stamped
 from tests.devices import NewDevice, SharedSession, expect_ok, share_session
 from tests.pairing import member_list, online_of, redeem, second_tab
+from tests.serve_process import StartServeProcess
 from tests.servers import RunningServer, StartProduction, StartWorker, free_port
 from tests.test_cluster import start_pair
 
@@ -34,6 +38,7 @@ async def wait_until(check: Callable[[], bool], bound_s: float, what: str) -> No
 async def start_second(
     start_production: StartProduction, first: RunningServer, **overrides: Any
 ) -> RunningServer:
+    """Start a second in-process server on the first one's data dir."""
     port = free_port()
     return await start_production(
         port=port,
@@ -50,10 +55,10 @@ async def member_id(shared: SharedSession) -> str:
 
 
 async def test_code_guesses_shared_across_servers(
-    start_production: StartProduction, new_device: NewDevice
+    start_serve_process: StartServeProcess, new_device: NewDevice
 ) -> None:
-    first = await start_production(code_failures_per_account=2)
-    second = await start_second(start_production, first, code_failures_per_account=2)
+    first = await start_serve_process(code_failures_per_account=2)
+    second = await start_serve_process(code_failures_per_account=2)
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
     shared = await share_session(owner, member)
@@ -71,10 +76,10 @@ async def test_code_guesses_shared_across_servers(
 
 
 async def test_signin_failures_shared_across_servers(
-    start_production: StartProduction, new_device: NewDevice
+    start_serve_process: StartServeProcess, new_device: NewDevice
 ) -> None:
-    first = await start_production(signin_free_failures=2)
-    second = await start_second(start_production, first, signin_free_failures=2)
+    first = await start_serve_process(signin_free_failures=2)
+    second = await start_serve_process(signin_free_failures=2)
     owner = await new_device(first, "owner", connect=False)
     await sign_up(owner, "olga")
     await owner.request("POST", "/api/signout")
@@ -93,7 +98,11 @@ async def test_signin_failures_shared_across_servers(
 async def test_removal_cuts_remote_download(
     start_production: StartProduction, new_device: NewDevice
 ) -> None:
-    _, second, shared = await start_pair(start_production, new_device)
+    first = await start_production()
+    second = await start_second(start_production, first)
+    owner = await new_device(first, "owner")
+    member = await new_device(second, "member")
+    shared = await share_session(owner, member)
     size = 64 * MIB
     stored = await shared.owner.upload(shared.session_id, "big.bin", bytes(size))
     target = await member_id(shared)
@@ -120,9 +129,9 @@ async def test_removal_cuts_remote_download(
 
 
 async def test_removal_cuts_remote_upload(
-    start_production: StartProduction, new_device: NewDevice
+    start_serve_process: StartServeProcess, new_device: NewDevice
 ) -> None:
-    _, _, shared = await start_pair(start_production, new_device)
+    _, _, shared = await start_pair(start_serve_process, new_device)
     size = 4 * MIB
     started = await shared.member.start_upload(shared.session_id, "slow.bin", size)
     target = await member_id(shared)
@@ -161,10 +170,10 @@ async def test_removal_cuts_remote_upload(
 
 
 async def test_password_change_closes_remote_sockets(
-    start_production: StartProduction, new_device: NewDevice
+    start_serve_process: StartServeProcess, new_device: NewDevice
 ) -> None:
-    first = await start_production()
-    second = await start_second(start_production, first)
+    first = await start_serve_process()
+    second = await start_serve_process()
     changer = await new_device(first, "changer")
     await sign_up(changer, "olga")
     other = await new_device(second, "other", connect=False)
@@ -181,9 +190,9 @@ async def test_password_change_closes_remote_sockets(
 
 
 async def test_presence_spans_both_servers(
-    start_production: StartProduction, new_device: NewDevice
+    start_serve_process: StartServeProcess, new_device: NewDevice
 ) -> None:
-    first, _, shared = await start_pair(start_production, new_device)
+    first, _, shared = await start_pair(start_serve_process, new_device)
     target = await member_id(shared)
     online_elsewhere = online_of(await member_list(shared.owner, shared.session_id))
     tab = await second_tab(new_device, first, shared.member)
