@@ -7,24 +7,17 @@ expired.
 """
 
 import asyncio
-import contextlib
-import dataclasses
-import os
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
 from server import keys
-from server.settings import Settings
 from server.shared_presence import SharedPresence
 from tests.devices import Device, NewDevice, share_session
 from tests.pairing import member_list, online_of
-from tests.production import REDIS_URL, environment
-from tests.servers import RunningServer, StartProduction, free_port
-from tests.test_cluster import wait_for_port
+from tests.production import REDIS_URL
+from tests.serve_process import StartServeProcess
+from tests.servers import StartProduction, free_port
 
 HEARTBEAT_TTL_S = 3.0
 # Generous: the heartbeat expires after HEARTBEAT_TTL_S and the next sweep
@@ -32,50 +25,15 @@ HEARTBEAT_TTL_S = 3.0
 OFFLINE_WAIT_S = 60.0
 
 
-@contextlib.asynccontextmanager
-async def serve_child(
-    settings: Settings, log_path: Path
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run `dropspace serve` with these settings until the block ends."""
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            env=os.environ | environment(settings),
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    try:
-        await wait_for_port(settings.port, process, log_path)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
-
-
-def child_settings(first: RunningServer) -> Settings:
-    port = free_port()
-    return dataclasses.replace(
-        first.settings, port=port, public_url=f"http://127.0.0.1:{port}"
-    )
-
-
 def member_id(members: list[dict[str, Any]]) -> str:
     device_id: str = next(m["device_id"] for m in members if not m["owner"])
     return device_id
 
 
-async def kill(process: asyncio.subprocess.Process) -> None:
-    """End a process at once, as a crash or an OOM kill would."""
-    process.kill()
-    await process.wait()
-
-
 async def test_crashed_process_devices_go_offline(
-    start_production: StartProduction, new_device: NewDevice, tmp_path: Path
+    start_production: StartProduction,
+    start_serve_process: StartServeProcess,
+    new_device: NewDevice,
 ) -> None:
     first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
     # A second live process sweeps too, and must not repeat the event.
@@ -86,25 +44,26 @@ async def test_crashed_process_devices_go_offline(
         data_dir=first.data_dir,
         presence_heartbeat_ttl_s=HEARTBEAT_TTL_S,
     )
-    settings = child_settings(first)
-    async with serve_child(settings, tmp_path / "serve.log") as child:
-        owner = await new_device(first, "owner")
-        member = await new_device(RunningServer(settings), "member")
-        shared = await share_session(owner, member)
-        before = await member_list(owner, shared.session_id)
-        target = member_id(before)
+    child = await start_serve_process(
+        data_dir=first.data_dir, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(child, "member")
+    shared = await share_session(owner, member)
+    before = await member_list(owner, shared.session_id)
+    target = member_id(before)
 
-        await kill(child)
+    await child.kill()
 
-        def is_offline(event: dict[str, Any]) -> bool:
-            return online_of(event["members"]).get(target) is False
+    def is_offline(event: dict[str, Any]) -> bool:
+        return online_of(event["members"]).get(target) is False
 
-        offline = await owner.log.wait_for(
-            "members:updated", is_offline, timeout_s=OFFLINE_WAIT_S
-        )
-        after = online_of(await member_list(owner, shared.session_id))
-        # Several sweeps of both live processes, to catch a repeated event.
-        await asyncio.sleep(3 * HEARTBEAT_TTL_S)
+    offline = await owner.log.wait_for(
+        "members:updated", is_offline, timeout_s=OFFLINE_WAIT_S
+    )
+    after = online_of(await member_list(owner, shared.session_id))
+    # Several sweeps of both live processes, to catch a repeated event.
+    await asyncio.sleep(3 * HEARTBEAT_TTL_S)
 
     assert online_of(before)[target] is True
     assert len(offline["members"]) == 2
@@ -113,21 +72,24 @@ async def test_crashed_process_devices_go_offline(
 
 
 async def test_live_process_devices_stay_online(
-    start_production: StartProduction, new_device: NewDevice, tmp_path: Path
+    start_production: StartProduction,
+    start_serve_process: StartServeProcess,
+    new_device: NewDevice,
 ) -> None:
     first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
-    settings = child_settings(first)
-    async with serve_child(settings, tmp_path / "serve.log"):
-        owner = await new_device(first, "owner")
-        member = await new_device(RunningServer(settings), "member")
-        shared = await share_session(owner, member)
-        target = member_id(await member_list(owner, shared.session_id))
+    child = await start_serve_process(
+        data_dir=first.data_dir, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(child, "member")
+    shared = await share_session(owner, member)
+    target = member_id(await member_list(owner, shared.session_id))
 
-        # Several heartbeat lifetimes, each of which would drop a process
-        # that stopped refreshing its heartbeat.
-        await asyncio.sleep(4 * HEARTBEAT_TTL_S)
-        later = online_of(await member_list(owner, shared.session_id))
-        updates = owner.log.all("members:updated")
+    # Several heartbeat lifetimes, each of which would drop a process
+    # that stopped refreshing its heartbeat.
+    await asyncio.sleep(4 * HEARTBEAT_TTL_S)
+    later = online_of(await member_list(owner, shared.session_id))
+    updates = owner.log.all("members:updated")
 
     offline_updates = [
         e for e in updates if online_of(e["members"]).get(target) is False
