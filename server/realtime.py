@@ -211,14 +211,19 @@ async def _close_sockets(app: web.Application) -> None:
     # whole graceful timeout. Engine.IO's disconnect() of all sockets fails
     # on an empty set, hence the guard.
     sio = app[keys.SIO]
-    if sio.eio.sockets:
-        try:
-            await asyncio.wait_for(sio.eio.disconnect(), SOCKET_CLOSE_TIMEOUT_S)
-        except TimeoutError:
-            # python-engineio 4.15 waits for a socket's send queue to drain,
-            # which never happens for a page that left just before the stop.
-            # end_connections then ends what is left.
-            log.info("some sockets did not close in time; cutting them off")
+
+    async def close_all() -> None:
+        # Checked in the task that closes, so the set cannot empty between.
+        if sio.eio.sockets:
+            await sio.eio.disconnect()
+
+    try:
+        await asyncio.wait_for(close_all(), SOCKET_CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        # python-engineio 4.15 waits for a socket's send queue to drain,
+        # which never happens for a page that left just before the stop.
+        # end_connections then ends what is left.
+        log.info("some sockets did not close in time; cutting them off")
     await sio.shutdown()
 
 
