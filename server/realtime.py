@@ -173,6 +173,12 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
         assert token is not None
         user_agent = request.headers.get("User-Agent", "")
         device = await ensure_device_limited(request, token, user_agent)
+    except DBAPIError:
+        log.warning("socket refused, database unavailable sid=%s", sid)
+        unavailable = database_unavailable()
+        raise socketio.exceptions.ConnectionRefusedError(
+            unavailable.message, unavailable.body()
+        ) from None
     except DropSpaceError as error:
         raise socketio.exceptions.ConnectionRefusedError(
             error.message, error.body()

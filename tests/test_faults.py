@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.content import Stamped
-from tests.devices import Device, NewDevice, for_file, share_session
+from tests.devices import Device, NewDevice, SocketRejected, for_file, share_session
 from tests.own_postgres import OwnPostgres
 from tests.servers import StartProduction, StartServer, StartWorker, free_port
 
@@ -138,11 +138,14 @@ async def test_postgres_restart_answers_unavailable(
     device = await new_device(server, "owner")
     await device.start_guest()
     assert (await device.request("GET", "/api/sessions")).status == 200
+    newcomer = await new_device(server, "newcomer", connect=False)
 
     await own_postgres.stop()
     down = await device.request("GET", "/api/sessions")
     socket_down = await device.call("clock:sync", {})
     join_down = await device.call("session:join", {"join_token": "a" * 32})
+    with pytest.raises(SocketRejected) as handshake_down:
+        await newcomer.connect()
     await own_postgres.start()
     up = await device.request("GET", "/api/sessions")
 
@@ -150,6 +153,8 @@ async def test_postgres_restart_answers_unavailable(
     assert down.json()["code"] == "service_unavailable"
     assert socket_down.get("ok") is True
     assert join_down.get("code") == "service_unavailable"
+    assert handshake_down.value.error is not None
+    assert handshake_down.value.error["code"] == "service_unavailable"
     assert up.status == 200
     assert (await device.call("session:join", {"join_token": "a" * 32})).get(
         "code"
