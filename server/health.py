@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import keys
-from server.errors import ServiceUnavailable
+from server.errors import DATABASE_RETRY_AFTER_S, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,10 @@ def health_handler() -> Handler:
             return web.json_response({"ok": True}, headers=headers)
         error = ServiceUnavailable(
             "The database is unreachable; check DROPSPACE_DATABASE_URL and "
-            "that the database server is running."
+            "that the database server is running.",
+            retry_after_s=DATABASE_RETRY_AFTER_S,
         )
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
         return web.json_response(error.body(), status=error.status, headers=headers)
 
     return healthz

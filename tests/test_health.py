@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
+from server.errors import DATABASE_RETRY_AFTER_S
 from tests.production import environment
 from tests.servers import (
     RunningServer,
@@ -99,6 +100,7 @@ async def test_healthz_503_when_database_gone(
     assert body["ok"] is False
     assert body["code"] == "service_unavailable"
     assert "DROPSPACE_DATABASE_URL" in str(body["message"])
+    assert body["retry_after_s"] == DATABASE_RETRY_AFTER_S
 
 
 async def test_livez_ok_when_database_gone(
