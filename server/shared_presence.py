@@ -47,6 +47,9 @@ class SharedPresence:
         self.heartbeat_ttl_s = heartbeat_ttl_s
         self._redis = redis
         self._prefix = prefix
+        # Set when a field write finds the heartbeat gone, as after a lapse
+        # in which other processes may have deleted this process's fields.
+        self._lapse_found = False
 
     def _hash(self, session_id: str) -> str:
         return f"{self._prefix}:presence:{session_id}"
@@ -127,11 +130,13 @@ class SharedPresence:
         }
 
     async def beat(self) -> bool:
-        """Refresh this process's heartbeat; return True if the key was missing.
+        """Refresh this process's heartbeat; return True if it had lapsed.
 
-        It is missing on the first beat, and after a lapse (a stalled event
-        loop, Redis down or restarted) in which other processes may have
-        deleted this process's fields, so the caller writes them back.
+        The key is missing on the first beat, and after a lapse (a stalled
+        event loop, Redis down or restarted) in which other processes may
+        have deleted this process's fields, so the caller writes them back.
+        A field write that found the key missing since the last beat counts
+        too, because it created the key again.
         """
         if self._redis is None:
             return False
@@ -141,7 +146,9 @@ class SharedPresence:
             pipe.set(key, "1", px=ttl_ms, nx=True)
             pipe.pexpire(key, ttl_ms)
             created, _ = await pipe.execute()
-        return bool(created)
+        lapsed = bool(created) or self._lapse_found
+        self._lapse_found = False
+        return lapsed
 
     async def stop_beating(self) -> None:
         """Delete this process's heartbeat, so its leftover fields count as lost."""
@@ -225,9 +232,9 @@ class SharedPresence:
             async with self._redis.pipeline(transaction=False) as pipe:
                 # The heartbeat goes first, so no other process reads these
                 # fields without it, as it could right after a Redis restart.
-                pipe.set(
-                    self._heartbeat(self.process_id), "1", px=self._heartbeat_ttl_ms
-                )
+                heartbeat = self._heartbeat(self.process_id)
+                pipe.set(heartbeat, "1", px=self._heartbeat_ttl_ms, nx=True)
+                pipe.pexpire(heartbeat, self._heartbeat_ttl_ms)
                 for session_id, device_id, sid in entries:
                     pipe.hset(self._hash(session_id), self._field(sid), device_id)
                     pipe.expire(self._hash(session_id), HASH_TTL_S)
@@ -238,7 +245,11 @@ class SharedPresence:
                 pipe.expire(sessions_of, HASH_TTL_S)
                 pipe.sadd(self._processes, self.process_id)
                 pipe.expire(self._processes, HASH_TTL_S)
-                await pipe.execute()
+                created = (await pipe.execute())[0]
+            # A write that had to create the heartbeat cannot tell which of
+            # this process's other fields were deleted meanwhile, so the
+            # next beat writes them all back.
+            self._lapse_found = self._lapse_found or bool(created)
         except RedisError:
             log.warning("presence not shared, Redis unavailable")
 

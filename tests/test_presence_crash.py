@@ -179,6 +179,38 @@ async def test_lapsed_heartbeat_shares_sockets_again(
     assert online_announcements(owner, target) == announced_online + 1
 
 
+async def test_join_after_lapse_shares_sockets_again(
+    start_production: StartProduction, new_device: NewDevice, redis_prefix: str
+) -> None:
+    first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
+    port = free_port()
+    second = await start_production(
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=first.data_dir,
+        presence_heartbeat_ttl_s=HEARTBEAT_TTL_S,
+    )
+    owner = await new_device(first, "owner")
+    member = await new_device(second, "member")
+    latecomer = await new_device(second, "latecomer")
+    shared = await share_session(owner, member)
+    target = member_id(await member_list(owner, shared.session_id))
+    lapsed = second.app[keys.PRESENCE]
+
+    # The lapse as before, then a join on the lapsed process before its
+    # next beat: that join writes the heartbeat key again.
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.delete(f"{redis_prefix}:presence-process:{lapsed.process_id}")
+    finally:
+        await redis.aclose()
+    await first.app[keys.PRESENCE].drop_lost()
+    await latecomer.join(shared.join_token)
+    restored_view = await wait_for_online(owner, shared.session_id, target)
+
+    assert restored_view[target] is True
+
+
 async def wait_for_online(
     device: Device, session_id: str, target: str
 ) -> dict[str, bool]:
