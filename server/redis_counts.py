@@ -51,11 +51,11 @@ class RedisCounts:
             if slide:
                 pipe.incr(name)
                 pipe.pexpire(name, ttl_ms)
-                count, _ = await _guarded(pipe.execute())
+                count, _ = await guarded(pipe.execute())
             else:
                 pipe.set(name, 0, px=ttl_ms, nx=True)
                 pipe.incr(name)
-                _, count = await _guarded(pipe.execute())
+                _, count = await guarded(pipe.execute())
         return int(count)
 
     async def get(self, key: str) -> tuple[int, float]:
@@ -64,20 +64,21 @@ class RedisCounts:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.get(name)
             pipe.pttl(name)
-            raw, ttl_ms = await _guarded(pipe.execute())
+            raw, ttl_ms = await guarded(pipe.execute())
         if raw is None:
             return 0, 0.0
         return int(raw), max(int(ttl_ms), 0) / 1000
 
     async def subtract(self, key: str) -> None:
         """Take back one event, unless the key has expired since."""
-        await _guarded(self._redis.eval(_SUBTRACT, 1, self._key(key)))  # type: ignore[arg-type]
+        await guarded(self._redis.eval(_SUBTRACT, 1, self._key(key)))  # type: ignore[arg-type]
 
     async def clear(self, key: str) -> None:
-        await _guarded(self._redis.delete(self._key(key)))
+        await guarded(self._redis.delete(self._key(key)))
 
 
-async def _guarded(call: Awaitable[T]) -> T:
+async def guarded(call: Awaitable[T]) -> T:
+    """Await a Redis call, raising ServiceUnavailable when Redis fails."""
     try:
         return await call
     except RedisError:

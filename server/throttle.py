@@ -15,6 +15,7 @@ before any of them fails.
 """
 
 import math
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,11 +24,22 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from server.errors import RateLimited
-from server.redis_counts import RedisCounts
+from server.redis_counts import RedisCounts, guarded
 
-# Seconds an attempt in flight counts in Redis at most. An attempt is one
-# password check, which the bounded hashing queue keeps far shorter.
-IN_FLIGHT_TTL_S = 60.0
+# Seconds an attempt in flight counts at most, so the attempts of a process
+# that died mid-check stop counting. An attempt is one password check:
+# 117 ms in bench/signin_timing.py, and the hashing queue is bounded.
+IN_FLIGHT_TTL_S = 10.0
+
+# Drop the attempts in flight that are past their time, count one more and
+# return how many remain. One script, so processes never count in between.
+_BEGIN = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+"""
 
 
 class FailureStore(Protocol):
@@ -45,11 +57,11 @@ class FailureStore(Protocol):
         """Forget a key's failures."""
         ...
 
-    async def begin(self, key: str) -> int:
+    async def begin(self, key: str, attempt_id: str) -> int:
         """Count one attempt in flight and return how many are in flight now."""
         ...
 
-    async def end(self, key: str) -> None:
+    async def end(self, key: str, attempt_id: str) -> None:
         """Take back one attempt in flight."""
         ...
 
@@ -61,7 +73,8 @@ class MemoryFailureStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[int, float]] = {}
-        self._in_flight: dict[str, int] = {}
+        # Per key, each attempt in flight and when it stops counting.
+        self._in_flight: dict[str, dict[str, float]] = {}
 
     async def get(self, key: str) -> tuple[int, float]:
         entry = self._entries.get(key)
@@ -81,15 +94,18 @@ class MemoryFailureStore:
     async def clear(self, key: str) -> None:
         self._entries.pop(key, None)
 
-    async def begin(self, key: str) -> int:
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
-        return self._in_flight[key]
+    async def begin(self, key: str, attempt_id: str) -> int:
+        now = time.monotonic()
+        attempts = self._in_flight.setdefault(key, {})
+        for stale in [name for name, until in attempts.items() if until <= now]:
+            del attempts[stale]
+        attempts[attempt_id] = now + IN_FLIGHT_TTL_S
+        return len(attempts)
 
-    async def end(self, key: str) -> None:
-        left = self._in_flight.get(key, 0) - 1
-        if left > 0:
-            self._in_flight[key] = left
-        else:
+    async def end(self, key: str, attempt_id: str) -> None:
+        attempts = self._in_flight.get(key, {})
+        attempts.pop(attempt_id, None)
+        if not attempts:
             self._in_flight.pop(key, None)
 
     def _drop_stale(self, now: float) -> None:
@@ -101,9 +117,13 @@ class MemoryFailureStore:
 class RedisFailureStore:
     """A FailureStore in Redis, so every server process sees every failure."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, in_flight_ttl_s: float = IN_FLIGHT_TTL_S
+    ) -> None:
+        self._redis = redis
         self._counts = RedisCounts(redis, prefix, "signin")
-        self._in_flight = RedisCounts(redis, prefix, "signin-in-flight")
+        self._in_flight_prefix = f"{prefix}:signin-in-flight:"
+        self._in_flight_ttl_ms = max(1, math.ceil(in_flight_ttl_s * 1000))
 
     async def get(self, key: str) -> tuple[int, float]:
         return await self._counts.get(key)
@@ -114,13 +134,18 @@ class RedisFailureStore:
     async def clear(self, key: str) -> None:
         await self._counts.clear(key)
 
-    async def begin(self, key: str) -> int:
-        # The count expires, so the attempts of a process that died in
-        # flight stop counting after a while.
-        return await self._in_flight.add(key, IN_FLIGHT_TTL_S)
+    async def begin(self, key: str, attempt_id: str) -> int:
+        # Each attempt is a member of a sorted set, scored by when it stops
+        # counting, so one that a dead process left expires on its own.
+        now_ms = int(time.time() * 1000)
+        arguments = (now_ms, self._in_flight_ttl_ms, attempt_id)
+        name = self._in_flight_prefix + key
+        count = await guarded(self._redis.eval(_BEGIN, 1, name, *arguments))  # type: ignore[arg-type]
+        return int(count)
 
-    async def end(self, key: str) -> None:
-        await self._in_flight.subtract(key)
+    async def end(self, key: str, attempt_id: str) -> None:
+        name = self._in_flight_prefix + key
+        await guarded(self._redis.zrem(name, attempt_id))
 
 
 class SignInThrottle:
@@ -148,17 +173,19 @@ class SignInThrottle:
             return 0.0
         return float(min(self._max_delay_s, 2 ** min(over, 40)))
 
-    async def reserve(self, key: str) -> None:
-        """Count an attempt in flight against a key, or raise RateLimited.
+    async def reserve(self, key: str) -> str:
+        """Count an attempt in flight against a key and return its id.
 
-        The attempt is counted first and checked afterwards, so each of
-        several simultaneous attempts counts the ones that began before it.
+        Raise RateLimited if the key must wait. The attempt is counted first
+        and checked afterwards, so each of several simultaneous attempts
+        counts the ones that began before it.
         """
-        in_flight = await self._store.begin(key)
+        attempt_id = secrets.token_hex(8)
+        in_flight = await self._store.begin(key, attempt_id)
         try:
             failures, left_s = await self._store.get(key)
         except BaseException:
-            await self._store.end(key)
+            await self._store.end(key, attempt_id)
             raise
         # The latest failure was `forget_after_s - left_s` seconds ago, and
         # the other attempts in flight may all fail at about now.
@@ -168,23 +195,24 @@ class SignInThrottle:
             self.delay_s(failures + in_flight - 1) if in_flight > 1 else 0.0,
         )
         if wait_s > 0:
-            await self._store.end(key)
+            await self._store.end(key, attempt_id)
             retry_after = max(1, math.ceil(wait_s))
             raise RateLimited(
                 f"Too many failed sign-in attempts; try again in {retry_after} s.",
                 retry_after_s=retry_after,
             )
+        return attempt_id
 
-    async def failed(self, key: str) -> None:
+    async def failed(self, key: str, attempt_id: str) -> None:
         """Settle a reserved attempt that failed: count it as a failure."""
         try:
             await self._store.add(key, self._forget_after_s)
         finally:
-            await self._store.end(key)
+            await self._store.end(key, attempt_id)
 
-    async def release(self, key: str) -> None:
+    async def release(self, key: str, attempt_id: str) -> None:
         """Settle a reserved attempt that succeeded or never ran: it costs nothing."""
-        await self._store.end(key)
+        await self._store.end(key, attempt_id)
 
     async def succeeded(self, key: str) -> None:
         """Clear a key's failures after a successful sign-in."""
@@ -210,25 +238,26 @@ async def attempt(*throttled: tuple[SignInThrottle, str]) -> AsyncIterator[Attem
     when the body raises, the reservation is released and costs nothing.
     """
     outcome = Attempt()
-    reserved: list[tuple[SignInThrottle, str]] = []
+    reserved: list[tuple[SignInThrottle, str, str]] = []
     try:
         for throttle, key in throttled:
-            await throttle.reserve(key)
-            reserved.append((throttle, key))
+            reserved.append((throttle, key, await throttle.reserve(key)))
         yield outcome
     finally:
         await _settle_all(reserved, outcome.failed)
 
 
-async def _settle_all(reserved: list[tuple[SignInThrottle, str]], failed: bool) -> None:
+async def _settle_all(
+    reserved: list[tuple[SignInThrottle, str, str]], failed: bool
+) -> None:
     """Settle every reservation, even when the store fails for one of them."""
     error: Exception | None = None
-    for throttle, key in reserved:
+    for throttle, key, attempt_id in reserved:
         try:
             if failed:
-                await throttle.failed(key)
+                await throttle.failed(key, attempt_id)
             else:
-                await throttle.release(key)
+                await throttle.release(key, attempt_id)
         except Exception as caught:  # re-raised below, after the others settle
             error = error or caught
     if error is not None:

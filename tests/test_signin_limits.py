@@ -1,10 +1,15 @@
 """Sign-in rate limits: per account and per address, with growing delays."""
 
-import pytest
+import asyncio
 
-from server.throttle import MemoryFailureStore, SignInThrottle
+import pytest
+from redis.asyncio import Redis
+
+from server.errors import RateLimited
+from server.throttle import MemoryFailureStore, RedisFailureStore, SignInThrottle
 from tests.accounts import sign_up
 from tests.devices import Device, NewDevice
+from tests.production import REDIS_URL
 from tests.servers import StartServer
 
 FREE_FAILURES = 2
@@ -142,3 +147,21 @@ async def test_session_creation_limit(
     ]
 
     assert statuses == [200, 200, 429]
+
+
+async def test_dead_attempts_in_flight_expire(redis_prefix: str) -> None:
+    # Attempts that a killed server process began and never settled.
+    client = Redis.from_url(REDIS_URL)
+    store = RedisFailureStore(client, redis_prefix, in_flight_ttl_s=1.0)
+    throttle = SignInThrottle(store, free_failures=2, max_delay_s=10)
+    try:
+        for number in range(5):
+            await store.begin("account:erin", f"dead-{number}")
+
+        with pytest.raises(RateLimited):
+            await throttle.reserve("account:erin")
+        await asyncio.sleep(1.5)
+        attempt_id = await throttle.reserve("account:erin")
+        await throttle.release("account:erin", attempt_id)
+    finally:
+        await client.aclose()
