@@ -7,7 +7,7 @@ the devices table (and, through lobbies, the pairing offers) at will.
 from aiohttp import web
 
 from server import keys
-from server.devices import Device, ensure_device, find_device
+from server.devices import Device, ensure_device
 from server.proxies import client_limit_key
 
 
@@ -19,9 +19,9 @@ async def ensure_device_limited(
     Raises RateLimited when the client's address has added
     DROPSPACE_DEVICE_CREATIONS_PER_HOUR devices within the hour.
     """
+
+    async def count_new_device() -> None:
+        await request.app[keys.DEVICE_LIMITER].hit(client_limit_key(request))
+
     engine = request.app[keys.ENGINE]
-    found = await find_device(engine, token)
-    if found is not None:
-        return found
-    await request.app[keys.DEVICE_LIMITER].hit(client_limit_key(request))
-    return await ensure_device(engine, token, user_agent)
+    return await ensure_device(engine, token, user_agent, count_new_device)

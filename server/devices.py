@@ -5,6 +5,7 @@ connection or on a request that changes something, never on a page view.
 """
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.errors import InvalidLabel
+from server.errors import InvalidLabel, TokenReplaced
 from server.names import unsafe_character
 from server.schema import devices
 from server.tokens import epoch_ms, hash_secret, new_id, new_secret, utc_now
@@ -84,11 +85,25 @@ async def find_device(engine: AsyncEngine, token: str | None) -> Device | None:
     return None if row is None else _from_row(row)
 
 
-async def ensure_device(engine: AsyncEngine, token: str, user_agent: str) -> Device:
-    """Return the device behind a token, recording it on first use."""
+async def ensure_device(
+    engine: AsyncEngine,
+    token: str,
+    user_agent: str,
+    before_recording: Callable[[], Awaitable[None]] | None = None,
+) -> Device:
+    """Return the device behind a token, recording it on first use.
+
+    `before_recording` runs just before a new device is recorded, and may
+    raise to prevent it. Raise TokenReplaced for the token that a device's
+    latest rotation replaced: a page of that browser reconnecting before the
+    browser stored the new cookie would otherwise become a second device.
+    """
     found = await find_device(engine, token)
     if found is not None:
         return found
+    await _refuse_replaced(engine, token)
+    if before_recording is not None:
+        await before_recording()
     device = Device(
         id=new_id(), label=label_from_user_agent(user_agent), account_id=None
     )
@@ -110,6 +125,19 @@ async def ensure_device(engine: AsyncEngine, token: str, user_agent: str) -> Dev
         assert raced is not None
         return raced
     return device
+
+
+async def _refuse_replaced(engine: AsyncEngine, token: str) -> None:
+    query = select(devices.c.id).where(
+        devices.c.retired_token_hash == hash_secret(token)
+    )
+    async with engine.connect() as connection:
+        replaced = (await connection.execute(query)).first()
+    if replaced is not None:
+        raise TokenReplaced(
+            "This browser's device cookie was replaced a moment ago; retry, or "
+            "reload the page."
+        )
 
 
 async def bind_account(engine: AsyncEngine, device_id: str, account_id: str) -> None:
@@ -148,7 +176,12 @@ async def rotate_token(engine: AsyncEngine, device_id: str) -> str:
     query = (
         update(devices)
         .where(devices.c.id == device_id)
-        .values(token_hash=hash_secret(token), last_seen_at=utc_now())
+        .values(
+            # Both right-hand sides read the row as it was before the update.
+            retired_token_hash=devices.c.token_hash,
+            token_hash=hash_secret(token),
+            last_seen_at=utc_now(),
+        )
     )
     async with engine.begin() as connection:
         await connection.execute(query)

@@ -138,6 +138,13 @@ class UploadBusy(DropSpaceError):
     code = "upload_busy"
 
 
+class TokenReplaced(DropSpaceError):
+    """A request with the device token that a sign-in or guest start replaced."""
+
+    status = 401
+    code = "token_replaced"
+
+
 class SessionEnded(DropSpaceError):
     status = 410
     code = "session_ended"

@@ -78,11 +78,14 @@ devices = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # The token that the latest rotation replaced; it may create no device.
+    Column("retired_token_hash", String(64)),
     Column("label", String(100), nullable=False),
     Column("account_id", ID, ForeignKey("accounts.id", ondelete="SET NULL")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
     Index("ix_devices_account_id", "account_id"),
+    Index("ix_devices_retired_token_hash", "retired_token_hash"),
 )
 
 sessions = Table(

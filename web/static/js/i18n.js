@@ -119,6 +119,7 @@ const MESSAGES = {
       "This browser sent no device cookie. Allow cookies for this site and reload the page.",
     "error.account_required": "This needs an account. Start without an account on the start page.",
     "error.not_member": "This device is not in the session. Open the session's link again.",
+    "error.token_replaced": "This browser's device cookie was just replaced. Reload the page.",
     "error.not_allowed": "Only the session's owner or the file's uploader can do this.",
     "error.origin_not_allowed":
       "The server rejected a request from this address. Open DropSpace at its public address.",
@@ -263,6 +264,7 @@ const MESSAGES = {
       "Браузер не прислал cookie устройства. Разрешите cookie для этого сайта и перезагрузите страницу.",
     "error.account_required": "Для этого нужна учётная запись. Начните без регистрации на главной странице.",
     "error.not_member": "Это устройство не участвует в сессии. Откройте ссылку на сессию ещё раз.",
+    "error.token_replaced": "Cookie устройства в этом браузере только что заменена. Перезагрузите страницу.",
     "error.not_allowed": "Это может сделать только владелец сессии или тот, кто загрузил файл.",
     "error.origin_not_allowed":
       "Сервер отклонил запрос с этого адреса. Откройте DropSpace по его основному адресу.",

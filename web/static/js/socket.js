@@ -6,6 +6,10 @@ import { ApiError, bodyError, clientError } from "./errors.js";
 
 const ACK_TIMEOUT_MS = 20000;
 const SERVER_CLOSE_RETRY_MS = 300;
+// Tries after a handshake rejected with token_replaced: the browser stores
+// the new cookie when the response that replaced it arrives, which under
+// load can take longer than the first retry.
+const REPLACED_TOKEN_RETRIES = 20;
 
 export class Connection {
   constructor() {
@@ -26,7 +30,25 @@ export class Connection {
         setTimeout(() => this.socket.connect(), SERVER_CLOSE_RETRY_MS);
       }
     });
+    // A page that reconnects with the cookie that a sign-in or guest start
+    // just replaced gets token_replaced: retry until the new cookie is in.
+    // NOTE: no browser test covers these retries; the server's refusal is
+    // tested in tests/test_token_replaced.py.
+    this.replacedTokenRetries = 0;
+    this.retryingReplacedToken = false;
+    this.socket.on("connect_error", (error) => {
+      const code = error.data && error.data.code;
+      this.retryingReplacedToken =
+        !this.socket.active &&
+        code === "token_replaced" &&
+        this.replacedTokenRetries < REPLACED_TOKEN_RETRIES;
+      if (this.retryingReplacedToken) {
+        this.replacedTokenRetries += 1;
+        setTimeout(() => this.socket.connect(), SERVER_CLOSE_RETRY_MS);
+      }
+    });
     this.socket.on("connect", () => {
+      this.replacedTokenRetries = 0;
       if (this.serverClosed) {
         this.serverClosed = false;
         this.reconnectHandlers.forEach((handler) => handler());
@@ -78,7 +100,8 @@ export class Connection {
     this.socket.on("connect", () => handler("connected", null));
     this.socket.on("disconnect", () => handler("reconnecting", null));
     this.socket.on("connect_error", (error) => {
-      if (this.socket.active) {
+      // The constructor's listener ran first and decided on a retry.
+      if (this.socket.active || this.retryingReplacedToken) {
         handler("reconnecting", null);
         return;
       }
