@@ -41,6 +41,7 @@ from server.settings import Settings
 from server.shared_presence import SharedPresence
 from server.socket_audit import socket_audit
 from server.storage import Storage
+from server.storage_start import settle_marker
 from server.sweeping import SweepContext
 from server.throttle import (
     FailureStore,
@@ -239,6 +240,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     engine = app[keys.ENGINE]
     sio = app[keys.SIO]
     storage = Storage(settings.files_dir)
+    has_marker = await settle_marker(storage, engine)
     broadcast = realtime.make_broadcast(sio)
     uploads = Uploads(
         engine,
@@ -259,10 +261,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[keys.EXPIRY] = expiry
     cluster.install(app, app[keys.BUS])
     app[keys.BUS].start()
-    if not shares_data_dir(settings):
+    if has_marker and not shares_data_dir(settings):
         # Alone on the data dir, this process can repair every upload now.
         # Shared, each chunk's writer repairs its file under a write claim,
-        # and the sweeps handle missing files.
+        # and the sweeps handle missing files. Without the marker, every
+        # partial file looks missing, and recovery would fail its upload.
         await uploads.recover()
     if keys.REDIS in app:
         # The worker (`dropspace worker`) runs deadline jobs and sweeps, and

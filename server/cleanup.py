@@ -12,6 +12,11 @@
   mark, because a storage mount that is briefly away or a restore in
   progress looks like a lost file.
 
+Both sweeps that judge by what is on disk skip their pass while the files
+folder lacks its marker (server.storage_marker). Storage that is not
+mounted would make every record look missing and, once it is back, every
+file an orphan of the records that failed meanwhile.
+
 The grace period spares the short moments in which a record and its file
 legitimately disagree, such as between moving a finished upload into place
 and recording it complete. A record fails only after at least two sweeps
@@ -47,23 +52,11 @@ async def remove_abandoned_uploads(context: SweepContext) -> int:
 async def remove_missing_records(context: SweepContext) -> int:
     """Fail records of live sessions whose bytes stayed missing, and return how many.
 
-    Skips every record while the files folder is missing or empty. Live
-    records with no stored file at all mean a data dir that is not mounted
-    or not the one the records were written to. Failing them would delete
-    every file of every live session once the storage is back.
+    Does nothing while the files folder has no marker.
     """
+    if not await context.storage.marker.is_present(fresh=True):
+        return 0
     records = await files.list_visible_in_live_sessions(context.engine)
-    if not records:
-        return 0
-    if await context.storage.is_empty():
-        log.warning(
-            "missing-file sweep skipped folder=%s live_records=%d, because the "
-            "files folder is missing or empty. Check that its storage is mounted.",
-            context.storage.root,
-            len(records),
-        )
-        return 0
-
     count = 0
     for stored in records:
         if await _check_record(context, stored):
@@ -96,6 +89,9 @@ async def _check_record(context: SweepContext, stored: StoredFile) -> bool:
     # between two sweeps counts as missing the whole time.
     missing_s = (utc_now() - stored.missing_since).total_seconds()
     if missing_s < context.settings.orphan_grace_s:
+        return False
+    # The storage may have gone away since the pass began.
+    if not await context.storage.marker.is_present(fresh=True):
         return False
     return await _fail(context, stored, MISSING, (stored.state,))
 
@@ -137,8 +133,13 @@ async def _fail(
 
 
 async def remove_orphan_files(context: SweepContext) -> int:
-    """Delete stored bytes that no record owns; return how many entries."""
+    """Delete stored bytes that no record owns; return how many entries.
+
+    Does nothing while the files folder has no marker.
+    """
     storage = context.storage
+    if not await storage.marker.is_present(fresh=True):
+        return 0
     folders = await storage.session_ids()
     ended = await sessions.ended_states(context.engine, folders)
     count = 0

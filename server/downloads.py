@@ -40,7 +40,9 @@ async def download(request: web.Request) -> web.FileResponse:
         raise web.HTTPRequestRangeNotSatisfiable(
             headers={"Content-Range": f"bytes */{stored.size}"}
         )
-    path = request.app[keys.STORAGE].final_path(stored.session_id, stored.id)
+    storage = request.app[keys.STORAGE]
+    await storage.marker.require()
+    path = storage.final_path(stored.session_id, stored.id)
     headers = {
         "Content-Type": "application/octet-stream",
         "Content-Disposition": content_disposition(stored.name),

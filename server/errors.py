@@ -224,6 +224,31 @@ def database_unavailable() -> ServiceUnavailable:
     )
 
 
+class StorageUnavailable(DropSpaceError):
+    status = 503
+    code = "storage_unavailable"
+
+
+# Seconds a client waits before it retries while the files folder is
+# unavailable. An operator has to mount the storage, which takes longer than a
+# database restart.
+STORAGE_RETRY_AFTER_S = 30
+
+
+def storage_unavailable() -> StorageUnavailable:
+    """Return the error for a request that needs the files folder while it is away.
+
+    The message leaves out the folder's path, which only the operator needs
+    and the server log names.
+    """
+    return StorageUnavailable(
+        "File storage is unavailable: the server's files folder is not mounted "
+        "or is not DropSpace's. Ask the server's operator to check the storage, "
+        "then retry.",
+        retry_after_s=STORAGE_RETRY_AFTER_S,
+    )
+
+
 class CodeRejected(DropSpaceError):
     """A pairing code or device link that is wrong, expired or used.
 

@@ -228,6 +228,13 @@ async def list_visible(engine: AsyncEngine, session_id: str) -> list[StoredFile]
         return await _select_files(connection, condition)
 
 
+async def has_any_record(engine: AsyncEngine) -> bool:
+    """Tell whether any file record exists, in any state."""
+    async with engine.connect() as connection:
+        found = await connection.execute(select(files.c.id).limit(1))
+        return found.first() is not None
+
+
 async def list_uploading(engine: AsyncEngine) -> list[StoredFile]:
     """Return every upload in progress, of live and ended sessions alike."""
     async with engine.connect() as connection:

@@ -4,8 +4,9 @@
 touches neither the database nor Redis. Caddy polls it to pick upstreams,
 so that while the database is down, requests still reach a process, which
 responds at once with its own 503 error. `GET /healthz` (readiness)
-returns 200 only when the database answers a query. The container
-healthcheck and operators poll it.
+returns 200 only when the database answers a query and the files folder has
+its storage marker (server.storage_marker). The container healthcheck and
+operators poll it.
 """
 
 import asyncio
@@ -18,7 +19,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import keys
-from server.errors import DATABASE_RETRY_AFTER_S, ServiceUnavailable
+from server.errors import (
+    DATABASE_RETRY_AFTER_S,
+    DropSpaceError,
+    ServiceUnavailable,
+    storage_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,31 +52,51 @@ async def livez(request: web.Request) -> web.StreamResponse:
 
 
 def health_handler() -> Handler:
-    """Create the `GET /healthz` handler: 200 when a query succeeds, else 503.
+    """Create the `GET /healthz` handler: 200 when the process can serve files.
 
-    The handler logs only changes of state, because every load balancer and
-    container runtime polls it every few seconds.
+    It returns 503 when a database query fails or the files folder lacks its
+    marker. The handler logs only changes of the reason, because every load
+    balancer and container runtime polls it every few seconds.
     """
-    healthy = True
+    last_reason: str | None = None
 
     async def healthz(request: web.Request) -> web.StreamResponse:
-        nonlocal healthy
-        reachable = await database_reachable(request.app[keys.ENGINE])
-        if reachable != healthy:
-            healthy = reachable
-            if reachable:
-                log.info("health check passes again: database reachable")
-            else:
-                log.warning("health check fails: database unreachable")
+        nonlocal last_reason
+        error = await _find_problem(request.app)
+        reason = None if error is None else error.code
+        if reason != last_reason:
+            _log_change(reason, request.app)
+            last_reason = reason
         headers = {"Cache-Control": "no-store"}
-        if reachable:
+        if error is None:
             return web.json_response({"ok": True}, headers=headers)
-        error = ServiceUnavailable(
+        retry_after_s = error.fields.get("retry_after_s")
+        if retry_after_s is not None:
+            headers["Retry-After"] = str(retry_after_s)
+        return web.json_response(error.body(), status=error.status, headers=headers)
+
+    return healthz
+
+
+async def _find_problem(app: web.Application) -> DropSpaceError | None:
+    if not await database_reachable(app[keys.ENGINE]):
+        return ServiceUnavailable(
             "The database is unreachable; check DROPSPACE_DATABASE_URL and "
             "that the database server is running.",
             retry_after_s=DATABASE_RETRY_AFTER_S,
         )
-        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
-        return web.json_response(error.body(), status=error.status, headers=headers)
+    if not await app[keys.STORAGE].marker.is_present():
+        return storage_unavailable()
+    return None
 
-    return healthz
+
+def _log_change(reason: str | None, app: web.Application) -> None:
+    if reason is None:
+        log.info("health check passes again")
+    elif reason == "storage_unavailable":
+        log.warning(
+            "health check fails: storage marker missing marker=%s",
+            app[keys.STORAGE].marker.path,
+        )
+    else:
+        log.warning("health check fails: database unreachable")

@@ -2,7 +2,9 @@
 
 An upload in progress is `<session>/<file>.part`; finishing renames it to
 `<session>/<file>` in one atomic step. Every blocking call runs off the event
-loop, through aiofiles or a worker thread.
+loop, through aiofiles or a worker thread. No method creates the files folder
+itself, which only the start-up check of its marker does
+(server.storage_start).
 """
 
 import asyncio
@@ -16,6 +18,9 @@ from pathlib import Path
 
 import aiofiles
 import aiofiles.os
+
+from server.errors import storage_unavailable
+from server.storage_marker import StorageMarker
 
 _HASH_BLOCK_BYTES = 1024 * 1024
 PART_SUFFIX = ".part"
@@ -43,6 +48,7 @@ class Storage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.marker = StorageMarker(root)
 
     def session_dir(self, session_id: str) -> Path:
         return self.root / session_id
@@ -54,8 +60,19 @@ class Storage:
         return self.root / session_id / file_id
 
     async def create_part(self, session_id: str, file_id: str) -> None:
-        """Create the empty partial file an upload writes into."""
-        await aiofiles.os.makedirs(self.session_dir(session_id), exist_ok=True)
+        """Create the empty partial file an upload writes into.
+
+        Raises `storage_unavailable` while the files folder has no marker, so
+        that an upload never recreates the folder of storage that is away.
+        """
+        await self.marker.require(fresh=True)
+        try:
+            await aiofiles.os.mkdir(self.session_dir(session_id))
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            # The files folder went away since the marker check.
+            raise storage_unavailable() from None
         async with aiofiles.open(self.part_path(session_id, file_id), "xb"):
             pass
 
@@ -117,10 +134,6 @@ class Storage:
             return False
         return True
 
-    async def is_empty(self) -> bool:
-        """Tell whether the root folder is missing or contains no entry."""
-        return await asyncio.to_thread(_is_empty_dir, self.root)
-
     async def session_ids(self) -> list[str]:
         """Return the name of every session folder on disk."""
         return await asyncio.to_thread(_list_dirs, self.root)
@@ -159,14 +172,6 @@ def _sha256_of_path(path: Path) -> str:
         while block := stream.read(_HASH_BLOCK_BYTES):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _is_empty_dir(path: Path) -> bool:
-    try:
-        with os.scandir(path) as found:
-            return next(found, None) is None
-    except FileNotFoundError:
-        return True
 
 
 def _list_dirs(root: Path) -> list[str]:

@@ -27,6 +27,10 @@ async def remove_expired_guests(context: SweepContext) -> int:
     )
 
 
+# Sweeps that judge by what is on disk. Each checks the storage marker
+# itself, and run_all logs one warning for all of them when it is missing.
+STORAGE_SWEEPS = frozenset({"missing_files", "orphan_files"})
+
 SWEEPS: dict[str, Sweep] = {
     "expired_sessions": expire_overdue_sessions,
     "abandoned_uploads": cleanup.remove_abandoned_uploads,
@@ -39,7 +43,17 @@ SWEEPS: dict[str, Sweep] = {
 async def run_all(context: SweepContext) -> dict[str, int]:
     """Run every sweep once; one that fails is logged and retried next time."""
     handled: dict[str, int] = {}
+    has_marker = await context.storage.marker.is_present(fresh=True)
+    if not has_marker:
+        log.warning(
+            "sweeps skipped sweeps=%s marker=%s, because the files folder has no "
+            "storage marker. Check that its storage is mounted.",
+            ",".join(sorted(STORAGE_SWEEPS)),
+            context.storage.marker.path,
+        )
     for name, sweep in SWEEPS.items():
+        if name in STORAGE_SWEEPS and not has_marker:
+            continue
         try:
             handled[name] = await sweep(context)
         except (SQLAlchemyError, OSError) as error:

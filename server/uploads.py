@@ -16,6 +16,7 @@ from server.errors import (
     ChecksumMismatch,
     DropSpaceError,
     NotAllowed,
+    StorageUnavailable,
     UploadIncomplete,
     UploadNotActive,
 )
@@ -89,6 +90,9 @@ class Uploads:
                 f"{len(declared)} files in one start; declare at most "
                 f"{MAX_FILES_PER_START} at a time."
             )
+        # Checked once for the whole call, so that no file is reserved while
+        # its partial file cannot be created.
+        await self._storage.marker.require(fresh=True)
         results = []
         for index, raw in enumerate(declared):
             try:
@@ -111,8 +115,13 @@ class Uploads:
             declaration,
             self._max_files_per_session,
         )
-        await self._storage.create_part(session_id, file_id)
         stored = await files.get_file(self._engine, file_id)
+        try:
+            await self._storage.create_part(session_id, file_id)
+        except StorageUnavailable:
+            # The storage went away after the check in `start`.
+            await files.release(self._engine, stored, files.FAILED, (files.UPLOADING,))
+            raise
         self._writer.state_for(stored)
         log.info(
             "upload started session=%s file=%s device=%s size=%d",
@@ -144,6 +153,7 @@ class Uploads:
 
     async def finish(self, file_id: object, device_id: str) -> StoredFile:
         """Check size and SHA-256, move the file into place and announce it."""
+        await self._storage.marker.require(fresh=True)
         state = await self._writer.find_state(file_id, device_id)
         async with state.condition:
             stored = await uploader_file(self._engine, file_id, device_id)

@@ -130,6 +130,7 @@ class ChunkWriter:
                 f"of {max_bytes} bytes; send smaller chunks.",
                 max_bytes=max_bytes,
             )
+        await self._storage.marker.require()
         state = await self.find_state(file_id, device_id)
         assert isinstance(file_id, str)  # find_state raised NotFound otherwise
         async with state.condition:
@@ -260,7 +261,9 @@ class ChunkWriter:
                 await asyncio.to_thread(os.fdatasync, fd)
         except FileNotFoundError:
             # The session ended or the file was deleted, taking the partial
-            # file with it, just before this chunk opened it.
+            # file with it, just before this chunk opened it. Or the storage
+            # went away.
+            await self._storage.marker.require(fresh=True)
             await self._explain_lost_commit(stored, start)
         return start + written
 

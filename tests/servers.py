@@ -12,6 +12,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.settings import Settings
+from server.storage_marker import MARKER_NAME
 from tests.loop_guard import GUARD
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class LoopbackServer:
         return self.settings.files_dir
 
     def stored_files(self) -> list[Path]:
-        """Return every regular file under the files folder.
+        """Return every stored file under the files folder, without its marker.
 
         The server may remove a session's folder during the walk. os.walk
         skips a folder that vanished, but Path.rglob raises FileNotFoundError
@@ -81,7 +82,8 @@ class LoopbackServer:
             for folder, _, names in os.walk(self.files_dir)
             for name in names
         ]
-        return sorted(path for path in found if path.is_file())
+        marker = self.files_dir / MARKER_NAME
+        return sorted(path for path in found if path.is_file() and path != marker)
 
     def stored_bytes(self) -> int:
         return sum(path.stat().st_size for path in self.stored_files())

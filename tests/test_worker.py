@@ -6,6 +6,7 @@ their own. The worker is a real child process on the same settings.
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -357,10 +358,10 @@ async def test_missing_file_back_within_grace(
     assert not shared.owner.log.all("file:deleted", for_file(kept["id"]))
 
 
-SKIPPED_SWEEP = "missing-file sweep skipped"
+SKIPPED_SWEEP = "sweeps skipped sweeps=missing_files,orphan_files"
 
 
-@pytest.mark.parametrize("unmounted", ["absent", "empty"])
+@pytest.mark.parametrize("unmounted", ["absent", "empty", "lost+found"])
 async def test_unmounted_files_folder_keeps_records(
     start_swept: Callable[..., Awaitable[Started]],
     tmp_path: Path,
@@ -368,7 +369,8 @@ async def test_unmounted_files_folder_keeps_records(
     unmounted: str,
 ) -> None:
     # With a grace period of 0 and no check of the folder, the second sweep
-    # would fail every record.
+    # would fail every record, and once the folder is back, the orphan sweep
+    # would delete their bytes.
     server, shared = await start_swept(orphan_grace_s=0.0)
     owner = shared.owner
     first = await shared.member.upload(shared.session_id, "a.bin", Stamped(MIB))
@@ -378,9 +380,21 @@ async def test_unmounted_files_folder_keeps_records(
     away = tmp_path / "files-away"
 
     server.files_dir.rename(away)
-    if unmounted == "empty":
+    if unmounted != "absent":
         # What an unmounted mount point looks like.
         server.files_dir.mkdir()
+    if unmounted == "lost+found":
+        (server.files_dir / "lost+found").mkdir()
+    left_behind = _entries_of(server.files_dir)
+
+    third_session = await owner.create_session("third", None)
+    await owner.join(join_token_of(third_session))
+    rejected = await owner.start_uploads(
+        third_session["id"], [{"name": "c.bin", "size": 10}]
+    )
+    assert rejected.get("code") == "storage_unavailable"
+    assert rejected.get("retry_after_s", 0) > 0
+    assert _entries_of(server.files_dir) == left_behind
 
     async def skipped_or_deleted() -> bool:
         if owner.log.all("file:deleted"):
@@ -389,9 +403,16 @@ async def test_unmounted_files_folder_keeps_records(
 
     await wait_until(skipped_or_deleted, "two skipped sweeps")
     assert not owner.log.all("file:deleted")
-    if unmounted == "empty":
-        server.files_dir.rmdir()
+    if unmounted != "absent":
+        shutil.rmtree(server.files_dir)
     away.rename(server.files_dir)
+    # A folder no session owns, which the next orphan sweep removes: once it
+    # is gone, a whole pass of the sweeps has run with the folder back.
+    stray = server.files_dir / "00000000000000000000000000000000"
+    stray.mkdir()
+    await wait_until(
+        lambda: asyncio.to_thread(lambda: not stray.exists()), "an orphan sweep"
+    )
 
     engine = create_async_engine(server.settings.sqlalchemy_url)
     try:
@@ -401,9 +422,16 @@ async def test_unmounted_files_folder_keeps_records(
             assert row.missing_since is None
     finally:
         await engine.dispose()
+    assert not owner.log.all("file:deleted")
     for file_id in (first["id"], second["id"]):
         status, digest = await owner.download_sha256(file_id)
         assert (status, digest) == (200, Stamped(MIB).sha256())
+
+
+def _entries_of(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
 async def test_cut_off_finish_is_not_missing(

@@ -15,6 +15,7 @@ from arq import cron, func
 from arq.worker import Worker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from server import bus, events, jobs, sweeps
 from server.db import create_engine
@@ -22,6 +23,7 @@ from server.expiry import EXPIRED, Expiry
 from server.settings import Settings
 from server.shared_presence import SharedPresence
 from server.storage import Storage
+from server.storage_start import settle_marker
 from server.sweeping import SweepContext
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,12 @@ async def startup(ctx: dict[str, Any]) -> None:
 
     engine = create_engine(settings)
     storage = Storage(settings.files_dir)
+    try:
+        await settle_marker(storage, engine)
+    except (SQLAlchemyError, OSError) as error:
+        # The sweeps skip while the marker is missing, and the web processes
+        # check it again at their start.
+        log.warning("storage marker check failed at start: %s", error)
     expiry = Expiry(engine, storage, broadcast, on_ended)
     ctx["manager"] = manager
     ctx["bus_redis"] = redis

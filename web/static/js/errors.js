@@ -39,7 +39,14 @@ export function isRetryable(error) {
   if (!(error instanceof ApiError)) {
     return false;
   }
-  const transient = ["network_error", "timeout", "service_unavailable", "rate_limited", "chunk_timeout"];
+  const transient = [
+    "network_error",
+    "timeout",
+    "service_unavailable",
+    "storage_unavailable",
+    "rate_limited",
+    "chunk_timeout",
+  ];
   return transient.includes(error.code) || error.status >= 500;
 }
 
