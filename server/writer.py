@@ -14,6 +14,7 @@ keeps the database the judge.
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import claims, events, files
 from server.chunks import Buffers, ChunkSource
+from server.claim_lease import ClaimLease, ClaimLost, LeaseExpired
 from server.errors import (
     BadRequest,
     ChunkTooLarge,
@@ -33,10 +35,13 @@ from server.errors import (
     SizeExceeded,
     UploadBusy,
     UploadNotActive,
+    database_unavailable,
 )
 from server.files import StoredFile
 from server.sessions import get_session, member_session, require_live
 from server.storage import Storage
+
+log = logging.getLogger(__name__)
 
 MAX_WAITING_CHUNKS = 8
 # At most this many buffers per pwritev call: Linux refuses more than 1024.
@@ -219,11 +224,39 @@ class ChunkWriter:
         self, stored: StoredFile, state: UploadState, chunk: ChunkSource
     ) -> None:
         start = state.committed
+        lease = ClaimLease(self._engine, stored.id, start, self._claim)
         if not await claims.claim(self._engine, stored.id, start, self._claim):
             await self._explain_claim_taken(stored, start)
         hasher = None if state.hasher is None else state.hasher.copy()
         try:
-            end = await self._write_claimed(stored, state, chunk, hasher)
+            end = await self._write_leased(stored, state, chunk, hasher, lease)
+        except ClaimLost:
+            await self._explain_claim_taken(stored, start)
+            raise
+        except LeaseExpired as error:
+            log.warning(
+                "chunk stopped, write claim not refreshed in time file=%s offset=%d",
+                stored.id,
+                start,
+            )
+            raise database_unavailable() from error
+        if not await claims.commit(self._engine, stored.id, self._claim, start, end):
+            await self._explain_lost_commit(stored, start)
+        state.committed = end
+        state.hasher = hasher
+        await self._report_progress(stored, state, end, final=end == stored.size)
+
+    async def _write_leased(
+        self,
+        stored: StoredFile,
+        state: UploadState,
+        chunk: ChunkSource,
+        hasher: "hashlib._Hash | None",
+        lease: ClaimLease,
+    ) -> int:
+        try:
+            async with lease:
+                return await self._write_claimed(stored, state, chunk, hasher, lease)
         except BaseException:
             # A chunk that broke off must not hold the file until the claim
             # goes stale: the client may resume at once on another process,
@@ -231,11 +264,6 @@ class ChunkWriter:
             with contextlib.suppress(SQLAlchemyError):
                 await claims.release(self._engine, stored.id, self._claim)
             raise
-        if not await claims.commit(self._engine, stored.id, self._claim, start, end):
-            await self._explain_lost_commit(stored, start)
-        state.committed = end
-        state.hasher = hasher
-        await self._report_progress(stored, state, end, final=end == stored.size)
 
     async def _write_claimed(
         self,
@@ -243,21 +271,22 @@ class ChunkWriter:
         state: UploadState,
         chunk: ChunkSource,
         hasher: "hashlib._Hash | None",
+        lease: ClaimLease,
     ) -> int:
         start = state.committed
         written = 0
-        refreshed_at = time.monotonic()
         path = self._storage.part_path(stored.session_id, stored.id)
         try:
             async with _open_part(path) as fd:
                 await self._cut_to(stored, state, fd, start)
-                async for length in _pipeline(fd, start, chunk, hasher):
-                    written += length
-                    progress = start + written
-                    await self._report_progress(stored, state, progress, final=False)
-                    if time.monotonic() - refreshed_at >= claims.CLAIM_REFRESH_S:
-                        await claims.refresh(self._engine, stored.id, self._claim)
-                        refreshed_at = time.monotonic()
+                groups = contextlib.aclosing(lease.guard(chunk.groups()))
+                async with groups as guarded:
+                    async for length in _pipeline(fd, start, guarded, hasher):
+                        written += length
+                        progress = start + written
+                        await self._report_progress(
+                            stored, state, progress, final=False
+                        )
                 await asyncio.to_thread(os.fdatasync, fd)
         except FileNotFoundError:
             # The session ended or the file was deleted, taking the partial
@@ -404,7 +433,7 @@ async def _open_part(path: os.PathLike[str]) -> AsyncIterator[int]:
 
 
 async def _pipeline(
-    fd: int, start: int, chunk: ChunkSource, hasher: Any
+    fd: int, start: int, groups: AsyncIterator[Buffers], hasher: Any
 ) -> AsyncIterator[int]:
     """Store each group of buffers while the next one arrives; yield lengths.
 
@@ -414,7 +443,7 @@ async def _pipeline(
     pending: asyncio.Task[int] | None = None
     offset = start
     try:
-        async for group in chunk.groups():
+        async for group in groups:
             if pending is not None:
                 yield await pending
             pending = asyncio.create_task(

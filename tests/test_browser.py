@@ -1,14 +1,20 @@
 """The browser client in Debian's Chromium: two devices share a session."""
 
 import asyncio
+import hashlib
 import os
 import re
 from pathlib import Path
 
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
+from tests.devices import COOKIE_NAME
+from tests.rawhttp import RawConnection
+from tests.serve_process import StartServeProcess
 from tests.servers import RunningServer, StartServer
+from tests.sql import query
+from tests.write_claims import open_chunk_put, wait_for_claim
 
 pytestmark = BROWSER_MARKS
 
@@ -208,3 +214,38 @@ async def test_generated_names_translated(
     footer = page.locator("#device-label")
     await expect(footer).to_have_text("Это устройство: Chrome на Linux")
     await expect(page.get_by_text("Тариф «Гость»")).to_be_visible()
+
+
+async def test_upload_waits_out_busy_claim(
+    start_serve_process: StartServeProcess, browser: Browser, tmp_path: Path
+) -> None:
+    first = await start_serve_process()
+    second = await start_serve_process()
+    content = os.urandom(2 * 1024 * 1024)
+    path = write_file(tmp_path / "busy.bin", content)
+    page = await open_page(browser, first.base_url + "/")
+    await create_session(page, "Busy")
+    cookies = await page.context.cookies()
+    cookie = next(entry["value"] for entry in cookies if entry["name"] == COOKIE_NAME)
+    held_puts: list[RawConnection] = []
+
+    async def claim_on_second_first(route: Route) -> None:
+        # Before the browser's first PUT, the same device starts the same
+        # chunk on the other server, which claims the file.
+        if route.request.method == "PUT" and not held_puts:
+            file_id = route.request.url.split("/api/files/")[1].split("?")[0]
+            connection = await open_chunk_put(second, cookie, file_id, len(content))
+            held_puts.append(connection)
+            await connection.send(content[: len(content) // 2])
+            await wait_for_claim(second, file_id)
+        await route.continue_()
+
+    await page.route(lambda url: "/api/files/" in url, claim_on_second_first)
+    await page.get_by_test_id("file-input").set_input_files([path])
+
+    row = page.get_by_test_id("file-row")
+    await expect(row).to_have_attribute("data-status", "waiting", timeout=UI_TIMEOUT_MS)
+    held_puts[0].cut()
+    await expect(complete_rows(page)).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    digests = await query(first, "SELECT sha256 FROM files")
+    assert [row[0] for row in digests] == [hashlib.sha256(content).hexdigest()]

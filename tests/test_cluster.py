@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from yarl import URL
 
+from server.claims import CLAIM_REFRESH_S, CLAIM_STALE_S
 from tests.content import MIB, Stamped
 from tests.devices import (
     COOKIE_NAME,
@@ -25,7 +26,7 @@ from tests.production import REDIS_URL
 from tests.rawhttp import RawConnection
 from tests.serve_process import ServeProcess, StartServeProcess
 from tests.servers import LoopbackServer, StartWorker
-from tests.sql import query
+from tests.write_claims import open_chunk_put, wait_for_claim
 
 # The `move_device` fixture: the same device (cookie) on another server,
 # joined to a session by its join token.
@@ -125,9 +126,6 @@ async def test_countdown_end_crosses_servers(
     await second.wait_until_no_files(20)
 
 
-# NOTE: the kill comes between chunks. A process killed during a chunk leaves
-# its write claim, which another process takes over only after CLAIM_STALE_S
-# (90 s), so that case is not tested here.
 @pytest.mark.parametrize("crash", [False, True], ids=["stopped", "killed"])
 async def test_upload_resumes_on_other_server(
     start_serve_process: StartServeProcess,
@@ -157,7 +155,7 @@ async def test_upload_resumes_on_other_server(
 
 
 # Tries, a second apart, for a chunk answered upload_busy while the other
-# server still notices the cut; a claim left behind would block for 90 s.
+# server still notices the cut; a claim left behind would block for 20 s.
 BUSY_RETRIES = 15
 
 
@@ -191,6 +189,84 @@ async def test_chunk_cut_midway_resumes_on_other_server(
 
     assert answer.get("ok") is True, answer
     finished = await moved.finish(file["id"])
+    assert finished["file"]["sha256"] == content.sha256()
+
+
+# Tries, a second apart, to resume a chunk whose process was killed. Its
+# claim goes stale after CLAIM_STALE_S (20 s), and a claim that blocked the
+# file for 90 s would fail the test.
+KILLED_CLAIM_TRIES = 60
+
+
+async def test_chunk_killed_midway_resumes_on_other_server(
+    start_serve_process: StartServeProcess,
+    new_device: NewDevice,
+    move_device: MoveDevice,
+) -> None:
+    first, second, shared = await start_pair(start_serve_process, new_device)
+    owner = shared.owner
+    content = Stamped(2 * MIB)
+    file = await owner.start_upload(shared.session_id, "killed.bin", content.size)
+    connection = await open_chunk_put(
+        first, owner.cookie or "", file["id"], content.size
+    )
+    await connection.send(content.read(0, MIB // 2))
+    await wait_for_claim(first, file["id"])
+    await first.kill()
+    connection.cut()
+    moved = await move_device(second, owner, shared.join_token)
+
+    busy_answers = 0
+    for _ in range(KILLED_CLAIM_TRIES):
+        data = content.read(0, content.size)
+        answer = await moved.send_chunk(file["id"], 0, data, "http")
+        if answer.get("code") != "upload_busy":
+            break
+        busy_answers += 1
+        await asyncio.sleep(1)
+
+    assert busy_answers > 0, "the killed process left no claim to wait out"
+    assert answer.get("ok") is True, answer
+    finished = await moved.finish(file["id"])
+    assert finished["file"]["sha256"] == content.sha256()
+
+
+# How long the slow chunk trickles in before the other server tries the same
+# offset: past the time a claim refreshed only as bytes arrive would go stale.
+TRICKLE_S = CLAIM_STALE_S + 2 * CLAIM_REFRESH_S
+TRICKLE_PIECE_BYTES = 4096
+TRICKLE_INTERVAL_S = 0.5
+
+
+async def test_slow_chunk_keeps_its_claim(
+    start_serve_process: StartServeProcess,
+    new_device: NewDevice,
+    move_device: MoveDevice,
+) -> None:
+    first, second, shared = await start_pair(start_serve_process, new_device)
+    owner = shared.owner
+    pieces = int(TRICKLE_S / TRICKLE_INTERVAL_S) + 1
+    content = Stamped(pieces * TRICKLE_PIECE_BYTES)
+    file = await owner.start_upload(shared.session_id, "slow.bin", content.size)
+    twin = await move_device(second, owner, shared.join_token)
+    connection = await open_chunk_put(
+        first, owner.cookie or "", file["id"], content.size
+    )
+
+    for index in range(pieces - 1):
+        start = index * TRICKLE_PIECE_BYTES
+        await connection.send(content.read(start, TRICKLE_PIECE_BYTES))
+        await asyncio.sleep(TRICKLE_INTERVAL_S)
+    busy = await twin.put_chunk(file["id"], 0, b"\x02" * content.size)
+    last = (pieces - 1) * TRICKLE_PIECE_BYTES
+    await connection.send(content.read(last, TRICKLE_PIECE_BYTES))
+    reply = await connection.read_reply()
+    await connection.close()
+
+    assert busy.status == 409
+    assert busy.json()["code"] == "upload_busy"
+    assert reply.status == 200, reply.body
+    finished = await owner.finish(file["id"])
     assert finished["file"]["sha256"] == content.sha256()
 
 
@@ -284,16 +360,6 @@ async def test_claimed_chunk_blocks_other_server(
     assert finished.get("ok") is True
     stored = first.files_dir / shared.session_id / file["id"]
     assert stored.read_bytes() == owner_bytes
-
-
-async def wait_for_claim(server: LoopbackServer, file_id: str) -> None:
-    """Wait until a server process has claimed the file for a chunk."""
-    sql = "SELECT write_claim FROM files WHERE id = :id"
-    for _ in range(200):
-        if (await query(server, sql, id=file_id))[0][0] is not None:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no server claimed file {file_id} within 10 s")
 
 
 async def put_overlapping(

@@ -5,6 +5,7 @@ that restarting it disturbs no other test.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from server.claims import CLAIM_LEASE_S, CLAIM_REFRESH_S
 from tests.content import Stamped
 from tests.devices import Device, NewDevice, SocketRejected, for_file, share_session
 from tests.own_postgres import OwnPostgres
 from tests.servers import StartProduction, StartServer, StartWorker, free_port
+from tests.write_claims import open_chunk_put, wait_for_claim
 
 ATTEMPTS = 40
 # Seconds for the restarted worker to expire a 2-second session; generous.
@@ -159,6 +162,52 @@ async def test_postgres_restart_answers_unavailable(
     assert (await device.call("session:join", {"join_token": "a" * 32})).get(
         "code"
     ) == "not_found"
+
+
+# Bytes of a chunk that trickles in while the database is down, a piece
+# every half second: more than the pieces sent before the lease ends.
+TRICKLE_PIECE_BYTES = 4096
+TRICKLE_INTERVAL_S = 0.5
+TRICKLE_BYTES = 1024 * 1024
+
+
+async def test_postgres_outage_stops_slow_chunk(
+    start_server: StartServer, new_device: NewDevice, own_postgres: OwnPostgres
+) -> None:
+    server = await start_server(database_url=own_postgres.url)
+    owner = await new_device(server, "owner")
+    shared = await share_session(owner, await new_device(server, "member"))
+    content = Stamped(TRICKLE_BYTES)
+    file = await owner.start_upload(shared.session_id, "outage.bin", content.size)
+    connection = await open_chunk_put(
+        server, owner.cookie or "", file["id"], content.size
+    )
+    await connection.send(content.read(0, TRICKLE_PIECE_BYTES))
+    await wait_for_claim(server, file["id"])
+
+    await own_postgres.stop()
+    # The claim can no longer be refreshed, so the chunk must stop within
+    # CLAIM_LEASE_S; the bound below is generous.
+    reply_task = asyncio.create_task(
+        connection.read_reply(timeout_s=CLAIM_LEASE_S + 10 * CLAIM_REFRESH_S)
+    )
+    sent = TRICKLE_PIECE_BYTES
+    while not reply_task.done() and sent < content.size:
+        await asyncio.sleep(TRICKLE_INTERVAL_S)
+        await connection.send(content.read(sent, TRICKLE_PIECE_BYTES))
+        sent += TRICKLE_PIECE_BYTES
+    reply = await reply_task
+    await connection.close()
+    await own_postgres.start()
+    offset = await owner.upload_offset(file["id"])
+    await owner.send_range(file["id"], content, "http", start=offset["offset"])
+    finished = await owner.finish(file["id"])
+
+    assert sent < content.size
+    assert reply.status == 503, reply.body
+    assert json.loads(reply.body)["code"] == "service_unavailable"
+    assert offset["offset"] == 0
+    assert finished["file"]["sha256"] == content.sha256()
 
 
 # python-socketio logs each failed publish and receive while Redis is down.

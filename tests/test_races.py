@@ -1,10 +1,14 @@
 """Races for the last slot and the last byte: 100 trials each, never over."""
 
 import asyncio
+import json
 
-from tests.devices import Device, NewDevice, join_token_of
-from tests.servers import StartServer
-from tests.sql import query
+from server.claims import CLAIM_REFRESH_S
+from tests.content import MIB, Stamped
+from tests.devices import Device, NewDevice, SharedSession, join_token_of
+from tests.servers import RunningServer, StartServer
+from tests.sql import query, write
+from tests.write_claims import open_chunk_put, wait_for_claim
 
 TRIALS = 100
 RACERS = 3
@@ -86,3 +90,50 @@ async def test_upload_race_for_last_byte(
         assert len(accepted) == 1, f"trial {trial}: {entries}"
         assert used == [(capacity,)], f"trial {trial}"
         await owner.request("DELETE", f"/api/sessions/{session['id']}")
+
+
+# A piece of the slow chunk every half second; the chunk is far longer than
+# the pieces sent before its claim is found taken over.
+TAKEN_PIECE_BYTES = 4096
+TAKEN_INTERVAL_S = 0.5
+# A claim taken over is noticed at the next refresh; the bound is generous.
+TAKEN_NOTICE_S = 5 * CLAIM_REFRESH_S
+
+
+async def test_chunk_stops_when_claim_taken_over(
+    server: RunningServer, shared: SharedSession
+) -> None:
+    owner = shared.owner
+    content = Stamped(MIB)
+    file = await owner.start_upload(shared.session_id, "taken.bin", content.size)
+    connection = await open_chunk_put(
+        server, owner.cookie or "", file["id"], content.size
+    )
+    await connection.send(content.read(0, TAKEN_PIECE_BYTES))
+    await wait_for_claim(server, file["id"])
+
+    # What another process does when it takes over a claim it found stale.
+    await write(
+        server,
+        "UPDATE files SET write_claim = :token WHERE id = :id",
+        token="f" * 32,
+        id=file["id"],
+    )
+    reply_task = asyncio.create_task(connection.read_reply(timeout_s=TAKEN_NOTICE_S))
+    sent = TAKEN_PIECE_BYTES
+    while not reply_task.done() and sent < content.size:
+        await asyncio.sleep(TAKEN_INTERVAL_S)
+        await connection.send(content.read(sent, TAKEN_PIECE_BYTES))
+        sent += TAKEN_PIECE_BYTES
+    reply = await reply_task
+    await connection.close()
+    rows = await query(
+        server,
+        "SELECT committed_bytes, write_claim FROM files WHERE id = :id",
+        id=file["id"],
+    )
+
+    assert sent < content.size
+    assert reply.status == 409, reply.body
+    assert json.loads(reply.body)["code"] == "upload_busy"
+    assert rows == [(0, "f" * 32)]

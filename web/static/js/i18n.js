@@ -96,6 +96,7 @@ const MESSAGES = {
     "status.complete": "Done",
     "status.stopped": "Stopped",
     "status.retrying": "{message} Retrying…",
+    "status.waiting": "Waiting to resume…",
     "status.failed": "Failed: {message}",
     "status.paused": "Paused. Pick the same file again to resume.",
     "status.pausedOnLeave":
@@ -127,6 +128,8 @@ const MESSAGES = {
     "error.offset_mismatch": "The upload got out of step with the server.",
     "error.upload_incomplete": "The upload is not complete yet.",
     "error.upload_not_active": "This upload is no longer active.",
+    "error.upload_busy":
+      "The server is still busy with an earlier part of this file. Pick the same file again to resume.",
     "error.checksum_mismatch":
       "The file arrived damaged (its SHA-256 did not match) and was discarded. Upload it again.",
     "error.chunk_too_large": "A chunk was larger than the server accepts ({max_bytes}).",
@@ -240,6 +243,7 @@ const MESSAGES = {
     "status.complete": "Готово",
     "status.stopped": "Остановлено",
     "status.retrying": "{message} Пробую снова…",
+    "status.waiting": "Ждёт возможности продолжить…",
     "status.failed": "Ошибка: {message}",
     "status.paused": "Приостановлено. Выберите тот же файл ещё раз, чтобы продолжить.",
     "status.pausedOnLeave":
@@ -273,6 +277,8 @@ const MESSAGES = {
     "error.offset_mismatch": "Загрузка разошлась с сервером по смещению.",
     "error.upload_incomplete": "Загрузка ещё не завершена.",
     "error.upload_not_active": "Эта загрузка больше не идёт.",
+    "error.upload_busy":
+      "Сервер всё ещё занят предыдущей частью этого файла. Выберите тот же файл ещё раз, чтобы продолжить.",
     "error.checksum_mismatch":
       "Файл пришёл повреждённым (не совпал SHA-256) и удалён. Загрузите его снова.",
     "error.chunk_too_large": "Часть файла больше, чем принимает сервер ({max_bytes}).",

@@ -7,6 +7,16 @@ import { UPLOAD_FINISH, UPLOAD_OFFSET } from "./events.js";
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
+// upload_busy: another server process has the file's write claim. A dead
+// process's claim goes stale after 20 s (CLAIM_STALE_S in server/claims.py),
+// and a live one whose client vanished keeps it until the chunk's body sends
+// nothing for chunk_idle_timeout_s (30 s by default). Two minutes covers both
+// with room to spare; the waits stay short so the upload resumes soon after.
+const BUSY_LIMIT_MS = 120000;
+const MAX_BUSY_RETRY_MS = 5000;
+// After upload_busy the next PUT is mostly rejected with upload_busy at once,
+// so the row says "waiting" until a PUT has run this long, not flickering.
+const SHOW_SENDING_AFTER_MS = 1000;
 
 function retryDelayMs(failures, error) {
   const exponential = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1));
@@ -14,6 +24,12 @@ function retryDelayMs(failures, error) {
   const delay = exponential * (0.5 + Math.random() / 2);
   const serverWait = (Number(error.fields.retry_after_s) || 0) * 1000;
   return Math.max(delay, serverWait);
+}
+
+function busyDelayMs(attempts, error) {
+  const serverWait = (Number(error.fields.retry_after_s) || 1) * 1000;
+  const backoff = Math.min(MAX_BUSY_RETRY_MS, serverWait * 1.5 ** (attempts - 1));
+  return Math.max(serverWait, backoff * (0.75 + Math.random() / 4));
 }
 
 // The chunk goes out as a Blob slice: reading it into an ArrayBuffer first
@@ -43,8 +59,9 @@ async function isReadable(file, start, end) {
 
 /**
  * An upload of `file` to the declared file `fileId`.
- * `status` is "queued", "sending", "retrying", "finishing", "complete",
- * "failed" or "stopped". `onChange(transfer)` runs after each change.
+ * `status` is "queued", "sending", "retrying", "waiting" (another server
+ * process is writing the file), "finishing", "complete", "failed" or
+ * "stopped". `onChange(transfer)` runs after each change.
  */
 export class Transfer {
   constructor({ connection, file, name, fileId, offset, chunkBytes, onChange }) {
@@ -59,6 +76,9 @@ export class Transfer {
     this.status = "queued";
     this.error = null;
     this.failures = 0;
+    // When the first upload_busy of the current wait came, or null.
+    this.busySince = null;
+    this.busyAttempts = 0;
     this.stopReason = null;
     this.controller = null;
     this.wake = () => {};
@@ -113,13 +133,33 @@ export class Transfer {
       this.throwIfStopped();
       this.controller = new AbortController();
       const signal = this.controller.signal;
-      const committed = await sendSlice(this.file, this.fileId, this.offset, end, signal);
+      const sending = sendSlice(this.file, this.fileId, this.offset, end, signal);
+      const committed = await this.showSendingLater(sending);
       if (!(committed > this.offset && committed <= this.size)) {
         throw clientError("unexpected_response");
       }
       this.offset = committed;
       this.failures = 0;
+      this.busySince = null;
+      this.busyAttempts = 0;
       this.setStatus("sending");
+    }
+  }
+
+  /** Await a PUT; while waiting after upload_busy, say "sending" only if it runs long. */
+  async showSendingLater(sending) {
+    if (this.status !== "waiting") {
+      return sending;
+    }
+    const timer = setTimeout(() => {
+      if (this.status === "waiting") {
+        this.setStatus("sending");
+      }
+    }, SHOW_SENDING_AFTER_MS);
+    try {
+      return await sending;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -144,7 +184,7 @@ export class Transfer {
       throw clientError("upload_not_active", { state: ack.state });
     }
     this.offset = ack.offset;
-    this.setStatus("sending");
+    this.setStatus(this.status === "waiting" ? "waiting" : "sending");
     return ack.state;
   }
 
@@ -162,12 +202,27 @@ export class Transfer {
       this.chunkBytes = maxBytes;
       return false;
     }
+    if (code === "upload_busy") {
+      return this.waitWhileBusy(error);
+    }
     if (!isRetryable(error)) {
       throw error;
     }
     this.failures += 1;
     this.setStatus("retrying", error);
     await this.sleep(retryDelayMs(this.failures, error));
+    return true;
+  }
+
+  /** Wait for another process's claim to end; fail after BUSY_LIMIT_MS. */
+  async waitWhileBusy(error) {
+    this.busySince ??= Date.now();
+    if (Date.now() - this.busySince > BUSY_LIMIT_MS) {
+      throw error;
+    }
+    this.busyAttempts += 1;
+    this.setStatus("waiting", error);
+    await this.sleep(busyDelayMs(this.busyAttempts, error));
     return true;
   }
 
