@@ -101,7 +101,7 @@ async def ensure_device(
     found = await find_device(engine, token)
     if found is not None:
         return found
-    await _refuse_replaced(engine, token)
+    await _reject_replaced(engine, token)
     if before_recording is not None:
         await before_recording()
     device = Device(
@@ -127,7 +127,7 @@ async def ensure_device(
     return device
 
 
-async def _refuse_replaced(engine: AsyncEngine, token: str) -> None:
+async def _reject_replaced(engine: AsyncEngine, token: str) -> None:
     query = select(devices.c.id).where(
         devices.c.retired_token_hash == hash_secret(token)
     )

@@ -4,7 +4,7 @@
 touches neither the database nor Redis. Caddy polls it to pick upstreams,
 so that while the database is down, requests still reach a process, which
 responds at once with its own 503 error. `GET /healthz` (readiness)
-returns 200 only when the database answers a query and the files folder has
+returns 200 only when a database query succeeds and the files folder has
 its storage marker (server.storage_marker). The container healthcheck and
 operators poll it.
 """

@@ -174,7 +174,7 @@ async def _connect(app: web.Application, sid: str, environ: dict[str, Any]) -> N
         user_agent = request.headers.get("User-Agent", "")
         device = await ensure_device_limited(request, token, user_agent)
     except DBAPIError:
-        log.warning("socket refused, database unavailable sid=%s", sid)
+        log.warning("socket rejected, database unavailable sid=%s", sid)
         unavailable = database_unavailable()
         raise socketio.exceptions.ConnectionRefusedError(
             unavailable.message, unavailable.body()

@@ -238,8 +238,8 @@ class SharedPresence:
                 for session_id, device_id, sid in entries:
                     pipe.hset(self._hash(session_id), self._field(sid), device_id)
                     pipe.expire(self._hash(session_id), HASH_TTL_S)
-                # The registry tells a sweep where a dead process's fields
-                # are, without walking every key of the Redis database.
+                # The registry lists where a dead process's fields are, so a
+                # sweep need not walk every key of the Redis database.
                 sessions_of = self._sessions_of(self.process_id)
                 pipe.sadd(sessions_of, *{entry[0] for entry in entries})
                 pipe.expire(sessions_of, HASH_TTL_S)

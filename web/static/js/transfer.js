@@ -15,7 +15,7 @@ const MAX_RETRY_MS = 30000;
 const BUSY_LIMIT_MS = 120000;
 const MAX_BUSY_RETRY_MS = 5000;
 // After upload_busy the next PUT is mostly rejected with upload_busy at once,
-// so the row says "waiting" until a PUT has run this long, not flickering.
+// so the row shows "waiting" until a PUT has run this long, not flickering.
 const SHOW_SENDING_AFTER_MS = 1000;
 
 function retryDelayMs(failures, error) {
