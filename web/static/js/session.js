@@ -144,7 +144,9 @@ export class SessionView {
 
   /** Redraw rows once the device's id is known, as it decides "own". */
   onDeviceKnown() {
+    // Both mark what is this device's own, which may have been drawn first.
     this.fileList.redrawAll();
+    this.members.renderList();
   }
 
   isForThisSession(payload) {
