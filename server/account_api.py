@@ -128,7 +128,7 @@ async def _new_password_hash(request: web.Request, password: str) -> str:
     try:
         return await request.app[keys.PASSWORDS].hash(password)
     except ServiceUnavailable:
-        # The 503 tells the client to retry, so the failed attempt must not
+        # The 503 asks the client to retry later, so the failed attempt must not
         # use up one of the address's sign-ups.
         await request.app[keys.SIGNUP_LIMITER].refund(client_limit_key(request))
         raise

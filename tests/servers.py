@@ -150,3 +150,16 @@ StartProduction = Callable[..., Awaitable[RunningServer]]
 
 # The `start_worker` fixture: `dropspace worker` for a server's settings.
 StartWorker = Callable[[Settings], "WorkerProcess"]
+
+
+async def start_second(
+    start_production: StartProduction, first: RunningServer, **overrides: Any
+) -> RunningServer:
+    """Start a second in-process server on the first one's data dir."""
+    port = free_port()
+    return await start_production(
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=first.data_dir,
+        **overrides,
+    )

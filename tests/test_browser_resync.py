@@ -9,7 +9,7 @@ from tests.chromium import BROWSER_MARKS, UI_TIMEOUT_MS
 from tests.content import Stamped
 from tests.devices import Device, NewDevice, expect_ok, join_token_of
 from tests.pairing import redeem
-from tests.servers import StartProduction, free_port
+from tests.servers import StartProduction, start_second
 from tests.test_browser import complete_rows, open_join_link
 from tests.test_browser_pairing import expect_moved_without_reload, open_lobby
 from tests.test_faults import LISTENER_OUTAGE_S, RESYNC_WAIT_S, OwnRedis, own_redis
@@ -29,13 +29,7 @@ async def test_page_resyncs_after_redis_restart(
     browser: Browser,
 ) -> None:
     first = await start_production(redis_url=own_redis.url)
-    port = free_port()
-    second = await start_production(
-        redis_url=own_redis.url,
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-    )
+    second = await start_second(start_production, first, redis_url=own_redis.url)
     owner = await new_device(first, "owner")
     await owner.start_guest()
     session = await owner.create_session("Across a restart")
@@ -60,13 +54,7 @@ async def test_lobby_pulled_during_outage_moves(
     browser: Browser,
 ) -> None:
     first = await start_production(redis_url=own_redis.url)
-    port = free_port()
-    second = await start_production(
-        redis_url=own_redis.url,
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-    )
+    second = await start_second(start_production, first, redis_url=own_redis.url)
     lobby = await open_lobby(browser, first)
     code = await lobby.get_by_test_id("pairing-code").inner_text()
     owner, session = await owner_with_session(new_device, second)

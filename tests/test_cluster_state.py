@@ -10,7 +10,6 @@ test process instead, because only there can a test reach `server.app`.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import aiohttp
 
@@ -20,7 +19,11 @@ from tests.content import MIB, Stamped
 from tests.devices import NewDevice, SharedSession, expect_ok, share_session
 from tests.pairing import member_list, online_of, redeem, second_tab
 from tests.serve_process import StartServeProcess
-from tests.servers import RunningServer, StartProduction, StartWorker, free_port
+from tests.servers import (
+    StartProduction,
+    StartWorker,
+    start_second,
+)
 from tests.test_cluster import start_pair
 
 WRONG_CODE = "0" * 11
@@ -33,19 +36,6 @@ async def wait_until(check: Callable[[], bool], bound_s: float, what: str) -> No
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {bound_s} s")
-
-
-async def start_second(
-    start_production: StartProduction, first: RunningServer, **overrides: Any
-) -> RunningServer:
-    """Start a second in-process server on the first one's data dir."""
-    port = free_port()
-    return await start_production(
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-        **overrides,
-    )
 
 
 async def member_id(shared: SharedSession) -> str:

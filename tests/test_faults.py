@@ -17,7 +17,13 @@ from server.claims import CLAIM_LEASE_S, CLAIM_REFRESH_S
 from tests.content import Stamped
 from tests.devices import Device, NewDevice, SocketRejected, for_file, share_session
 from tests.own_postgres import OwnPostgres
-from tests.servers import StartProduction, StartServer, StartWorker, free_port
+from tests.servers import (
+    StartProduction,
+    StartServer,
+    StartWorker,
+    free_port,
+    start_second,
+)
 from tests.write_claims import open_chunk_put, wait_for_claim
 
 ATTEMPTS = 40
@@ -95,13 +101,7 @@ async def test_redis_restart_mid_session(
     start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
 ) -> None:
     first = await start_production(redis_url=own_redis.url)
-    port = free_port()
-    second = await start_production(
-        redis_url=own_redis.url,
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-    )
+    second = await start_second(start_production, first, redis_url=own_redis.url)
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
     shared = await share_session(owner, member)
@@ -216,13 +216,7 @@ async def test_redis_restart_sends_resync(
     start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
 ) -> None:
     first = await start_production(redis_url=own_redis.url)
-    port = free_port()
-    second = await start_production(
-        redis_url=own_redis.url,
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-    )
+    second = await start_second(start_production, first, redis_url=own_redis.url)
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
     shared = await share_session(owner, member)
@@ -251,13 +245,7 @@ async def test_event_after_restart_reaches_client(
     start_production: StartProduction, new_device: NewDevice, own_redis: OwnRedis
 ) -> None:
     first = await start_production(redis_url=own_redis.url)
-    port = free_port()
-    second = await start_production(
-        redis_url=own_redis.url,
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-    )
+    second = await start_second(start_production, first, redis_url=own_redis.url)
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
     shared = await share_session(owner, member)

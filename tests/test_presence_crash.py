@@ -17,7 +17,7 @@ from tests.devices import Device, NewDevice, share_session
 from tests.pairing import member_list, online_of
 from tests.production import REDIS_URL
 from tests.serve_process import StartServeProcess
-from tests.servers import StartProduction, free_port
+from tests.servers import StartProduction, start_second
 
 HEARTBEAT_TTL_S = 3.0
 # Generous: the heartbeat expires after HEARTBEAT_TTL_S and the next sweep
@@ -37,12 +37,8 @@ async def test_crashed_process_devices_go_offline(
 ) -> None:
     first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
     # A second live process sweeps too, and must not repeat the event.
-    port = free_port()
-    await start_production(
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-        presence_heartbeat_ttl_s=HEARTBEAT_TTL_S,
+    await start_second(
+        start_production, first, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
     )
     child = await start_serve_process(
         data_dir=first.data_dir, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
@@ -145,12 +141,8 @@ async def test_lapsed_heartbeat_shares_sockets_again(
     start_production: StartProduction, new_device: NewDevice, redis_prefix: str
 ) -> None:
     first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
-    port = free_port()
-    second = await start_production(
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-        presence_heartbeat_ttl_s=HEARTBEAT_TTL_S,
+    second = await start_second(
+        start_production, first, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
     )
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
@@ -183,12 +175,8 @@ async def test_join_after_lapse_shares_sockets_again(
     start_production: StartProduction, new_device: NewDevice, redis_prefix: str
 ) -> None:
     first = await start_production(presence_heartbeat_ttl_s=HEARTBEAT_TTL_S)
-    port = free_port()
-    second = await start_production(
-        port=port,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=first.data_dir,
-        presence_heartbeat_ttl_s=HEARTBEAT_TTL_S,
+    second = await start_second(
+        start_production, first, presence_heartbeat_ttl_s=HEARTBEAT_TTL_S
     )
     owner = await new_device(first, "owner")
     member = await new_device(second, "member")
